@@ -1,0 +1,29 @@
+/** Joining a session from an invite code. */
+import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
+import { decodeInvite } from '../../protocol/invite.js';
+import { connectToHost } from '../net/connect.js';
+import { SessionClient } from './session-client.js';
+
+export interface JoinOptions {
+  name?: string;
+  /** Used when the code carries no relay address. */
+  defaultRelayUrl?: string;
+}
+
+/** Decode the code, connect peer-to-peer through its relay, and wait until every pane's screen has arrived. */
+export async function joinSession(code: string, opts: JoinOptions = {}): Promise<SessionClient> {
+  const invite = decodeInvite(code);
+  const relay = invite.relay ?? opts.defaultRelayUrl;
+  if (!relay) throw new PairmuxError(ErrorCode.InviteMalformed, 'this invite code names no relay and no default relay is configured: pass --relay URL');
+  const { link, signaling } = await connectToHost(relay, invite.room);
+  // The peer link stands on its own; the relay is not needed once connected.
+  signaling.close();
+  const client = new SessionClient(link, opts.name ?? 'guest');
+  try {
+    await client.ready();
+  } catch (e) {
+    client.dispose();
+    throw e;
+  }
+  return client;
+}
