@@ -61,7 +61,11 @@ export class TerminalAttach {
     this.schedule();
   }
 
+  private stopped = false;
+
   stop(message: string, code: number): void {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     process.stdin.off('data', this.onKeys);
     process.stdout.off('resize', this.onResize);
