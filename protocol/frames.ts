@@ -234,9 +234,10 @@ export class Reassembler {
   push(type: number, chunk: Uint8Array, final: boolean): Uint8Array | undefined {
     const cur = this.parts.get(type) ?? { chunks: [], size: 0 };
     cur.size += chunk.length;
-    if (cur.size > (MAX_MESSAGE_BYTES[type] ?? MAX_FRAME_BYTES)) {
+    const cap = MAX_MESSAGE_BYTES[type] ?? MAX_FRAME_BYTES;
+    if (cur.size > cap) {
       this.parts.delete(type);
-      badFrame(`message of type 0x${type.toString(16)} exceeds ${MAX_MESSAGE_BYTES[type]} bytes`);
+      badFrame(`message of type 0x${type.toString(16)} exceeds ${cap} bytes`);
     }
     cur.chunks.push(chunk.slice());
     if (!final) {

@@ -86,7 +86,7 @@ const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 
 export function isRelayUrl(url: string): boolean {
-  if (url.length > MAX_RELAY_URL) return false;
+  if (new TextEncoder().encode(url).length > MAX_RELAY_URL) return false;
   try {
     const u = new URL(url);
     return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.hostname.length > 0 && !u.username && !u.password;
@@ -99,7 +99,7 @@ export function encodeInvite(invite: Invite): string {
   if (!/^[0-9a-f]{32}$/.test(invite.room)) throw new PairmuxError(ErrorCode.InviteMalformed, 'room must be 32 hex characters');
   if (invite.secret.length !== SECRET_BYTES) throw new PairmuxError(ErrorCode.InviteMalformed, `secret must be ${SECRET_BYTES} bytes`);
   if (invite.relay !== undefined && !isRelayUrl(invite.relay)) {
-    throw new PairmuxError(ErrorCode.InviteMalformed, `relay must be a ws:// or wss:// URL of at most ${MAX_RELAY_URL} characters`);
+    throw new PairmuxError(ErrorCode.InviteMalformed, `relay must be a ws:// or wss:// URL of at most ${MAX_RELAY_URL} bytes`);
   }
   const relay = new TextEncoder().encode(invite.relay ?? '');
   const body = new Uint8Array(ROOM_BYTES + SECRET_BYTES + relay.length + 4);
@@ -131,7 +131,9 @@ export function decodeInvite(pasted: string): Invite {
     throw new PairmuxError(ErrorCode.InviteMalformed, 'the invite code has the wrong length (was it cut off?); copy the whole code again');
   }
   const crc = new DataView(body.buffer, body.byteOffset).getUint32(body.length - 4);
-  if (crc !== crc32(body.subarray(0, body.length - 4))) {
+  // The last base32 character has spare bits; a code that is not exactly what
+  // the encoder makes was mistyped there, which the CRC alone would not see.
+  if (crc !== crc32(body.subarray(0, body.length - 4)) || base32Encode(body) !== lower.slice(INVITE_PREFIX.length)) {
     throw new PairmuxError(ErrorCode.InviteChecksum, 'the invite code is damaged (checksum mismatch); copy the whole code again');
   }
   const room = hex(body.subarray(0, ROOM_BYTES));

@@ -103,13 +103,24 @@ export function dockPane(layout: Layout, pane: PaneId, target: PaneId, position:
   return insertBeside(without, target, leaf(pane), dir, position === 'left' || position === 'top', newSplitId);
 }
 
+/** Shares that sum to 1 with each at least MIN_SHARE (the rest scaled down to make room). */
+export function withMinShare(sizes: number[]): number[] {
+  if (sizes.length * MIN_SHARE >= 1) return sizes.map(() => 1 / sizes.length);
+  let s = normalize(sizes);
+  for (let i = 0; i < sizes.length; i++) {
+    const low = s.map((v) => v < MIN_SHARE);
+    if (!low.includes(true)) break;
+    const fixed = low.filter(Boolean).length * MIN_SHARE;
+    const free = s.reduce((a, v, j) => (low[j] ? a : a + v), 0);
+    s = s.map((v, j) => (low[j] ? MIN_SHARE : (v * (1 - fixed)) / free));
+  }
+  return s;
+}
+
 /** Replace a split's sizes (fractions, renormalised, each at least MIN_SHARE). */
 export function resizeSplit(layout: Layout, splitId: number, sizes: number[]): Layout {
   if (layout.kind === 'pane') return layout;
-  if (layout.id === splitId) {
-    const clamped = normalize(sizes.map((s) => Math.max(MIN_SHARE, s)));
-    return { ...layout, sizes: clamped };
-  }
+  if (layout.id === splitId) return { ...layout, sizes: withMinShare(sizes) };
   return { ...layout, children: layout.children.map((c) => resizeSplit(c, splitId, sizes)) };
 }
 

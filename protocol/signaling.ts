@@ -98,7 +98,7 @@ export function parseClientMessage(raw: string | Uint8Array): ClientMessage {
     }
     case 'signal': {
       if (typeof msg.data !== 'string') throw new PairmuxError(ErrorCode.Malformed, 'signal.data must be a string');
-      if (msg.data.length > SignalingLimits.maxSignalBytes) {
+      if (utf8Length(msg.data) > SignalingLimits.maxSignalBytes) {
         throw new PairmuxError(ErrorCode.TooLarge, `signal payload exceeds ${SignalingLimits.maxSignalBytes} bytes`);
       }
       if (msg.to !== undefined && (typeof msg.to !== 'string' || !SignalingLimits.peerIdPattern.test(msg.to))) {

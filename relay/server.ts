@@ -52,6 +52,8 @@ interface Client {
   tokens: number;
   lastRefill: number;
   alive: boolean;
+  /** Set once the relay decided to close it: messages still in flight are ignored. */
+  closing: boolean;
 }
 
 export interface Relay {
@@ -86,7 +88,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   };
   const fail = (c: Client, err: PairmuxError, close = true) => {
     send(c, { t: 'error', code: err.code, message: err.message });
-    if (close) c.ws.close(closeCodeFor(err.code), err.code);
+    if (close) {
+      c.closing = true;
+      leave(c); // a rejected host's room must not outlive the rejection
+      c.ws.close(closeCodeFor(err.code), err.code);
+    }
   };
 
   const leave = (c: Client) => {
@@ -155,10 +161,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   };
 
   wss.on('connection', (ws: WebSocket, _req: IncomingMessage) => {
-    const c: Client = { ws, tokens: opts.messageBurst, lastRefill: Date.now(), alive: true };
+    const c: Client = { ws, tokens: opts.messageBurst, lastRefill: Date.now(), alive: true, closing: false };
     clients.add(c);
     ws.on('pong', () => { c.alive = true; });
     ws.on('message', (raw: RawData, isBinary: boolean) => {
+      if (c.closing) return;
       const now = Date.now();
       c.tokens = Math.min(opts.messageBurst, c.tokens + ((now - c.lastRefill) / 1000) * opts.messagesPerSecond);
       c.lastRefill = now;

@@ -245,3 +245,23 @@ describe('base32 and crc32', () => {
     expect(crc32(new Uint8Array(0))).toBe(0);
   });
 });
+
+describe('invite codes round-trip at the limits', () => {
+  it('every code encodeInvite produces decodes, even with a non-ASCII relay URL near the limit', () => {
+    const relay = 'wss://relay.example.com/' + 'é'.repeat(88); // 200 UTF-8 bytes
+    const code = encodeInvite(newInvite(relay));
+    expect(decodeInvite(code).relay).toBe(relay);
+    expect(() => encodeInvite(newInvite(relay + 'é'))).toThrow(/at most 200 bytes/);
+  });
+
+  it('a mistyped last character is reported as damage, not silently accepted', () => {
+    const code = encodeInvite(newInvite());
+    const last = code[code.length - 1]!;
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+    for (const ch of alphabet) {
+      if (ch === last) continue;
+      const typo = code.slice(0, -1) + ch;
+      expect(() => decodeInvite(typo)).toThrow();
+    }
+  });
+});

@@ -43,21 +43,32 @@ function expectTiling(layout: Layout, rects: Map<number, Rect>, cols: number, ro
       }
     }
   }
-  // Every uncovered cell is a 1-cell border: it has pane cells on two opposite
-  // sides, or lies on a line of border cells (a corner where borders meet).
-  for (let y = 0; y < rows; y++) {
-    for (let x = 0; x < cols; x++) {
-      if (grid[y]![x] !== -1) continue;
-      const at = (xx: number, yy: number) => grid[yy]?.[xx];
-      const vertical = at(x - 1, y) !== undefined && at(x + 1, y) !== undefined;
-      const horizontal = at(x, y - 1) !== undefined && at(x, y + 1) !== undefined;
-      expect(vertical || horizontal, `border cell ${x},${y} at the window edge`).toBe(true);
-      // A border is never 2 cells thick in both directions.
-      const leftRight = at(x - 1, y) !== -1 || at(x + 1, y) !== -1;
-      const upDown = at(x, y - 1) !== -1 || at(x, y + 1) !== -1;
-      expect(leftRight || upDown, `border at ${x},${y} is thicker than 1 cell`).toBe(true);
-    }
-  }
+  // Structurally: each split's children sit side by side (row) or stacked
+  // (col), separated by exactly one border cell, together spanning the
+  // split's whole area; so the panes and borders cover the window.
+  checkNode(layout, rects, { x: 0, y: 0, cols, rows });
+}
+
+function bbox(l: Layout, rects: Map<number, Rect>): Rect {
+  const rs = panesOf(l).map((p) => rects.get(p)!);
+  const x = Math.min(...rs.map((r) => r.x));
+  const y = Math.min(...rs.map((r) => r.y));
+  return { x, y, cols: Math.max(...rs.map((r) => r.x + r.cols)) - x, rows: Math.max(...rs.map((r) => r.y + r.rows)) - y };
+}
+
+function checkNode(l: Layout, rects: Map<number, Rect>, area: Rect): void {
+  expect(bbox(l, rects)).toEqual(area);
+  if (l.kind === 'pane') return;
+  const boxes = l.children.map((c) => bbox(c, rects));
+  const row = l.dir === 'row';
+  let pos = row ? area.x : area.y;
+  boxes.forEach((b, i) => {
+    expect(row ? b.x : b.y, `child ${i} of split ${l.id} starts one cell after the previous`).toBe(pos);
+    expect(row ? [b.y, b.rows] : [b.x, b.cols]).toEqual(row ? [area.y, area.rows] : [area.x, area.cols]);
+    pos += (row ? b.cols : b.rows) + 1;
+    checkNode(l.children[i]!, rects, b);
+  });
+  expect(pos - 1, `split ${l.id} spans its whole area`).toBe(row ? area.x + area.cols : area.y + area.rows);
 }
 
 describe('insertBeside', () => {
@@ -234,13 +245,20 @@ describe('resizeSplit', () => {
     expect(asSplit(out).sizes).toEqual(asSplit(base()).sizes);
   });
 
-  it('raises tiny shares towards MIN_SHARE and still sums to 1', () => {
+  it('raises tiny shares to MIN_SHARE and still sums to 1', () => {
     const s = asSplit(resizeSplit(base(), 1, [0, 0.5, 0.5]));
     expectNormalised(s);
-    // 0 is raised to MIN_SHARE before renormalising: 0.05 / 1.05.
-    expect(s.sizes[0]).toBeCloseTo(MIN_SHARE / (1 + MIN_SHARE), 12);
-    expect(s.sizes[0]).toBeGreaterThan(0);
+    expect(s.sizes[0]).toBeCloseTo(MIN_SHARE, 12);
     expect(s.sizes[1]).toBeCloseTo(s.sizes[2]!, 12);
+  });
+
+  it('never leaves a share below MIN_SHARE, however lopsided the request', () => {
+    for (const sizes of [[0, 1], [0, 1000], [0, 0, 1], [1e-9, 1, 1e9]]) {
+      const l: Layout = { kind: 'split', id: 1, dir: 'row', sizes: sizes.map(() => 1 / sizes.length), children: sizes.map((_, i) => leaf(i + 1)) };
+      const out = asSplit(resizeSplit(l, 1, sizes));
+      expectNormalised(out);
+      for (const v of out.sizes) expect(v).toBeGreaterThanOrEqual(MIN_SHARE - 1e-12);
+    }
   });
 
   it('leaves a layout without that split alone', () => {

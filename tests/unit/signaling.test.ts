@@ -127,6 +127,14 @@ describe('parseClientMessage rejects bad messages', () => {
     expect(errorCode(() => parse({ t: 'signal', data }))).toBe(ErrorCode.TooLarge);
     expect(errorCode(() => parse({ t: 'signal', to: PEER, data: 'y'.repeat(40_000) }))).toBe(ErrorCode.TooLarge);
   });
+
+  it('the signal data limit counts UTF-8 bytes, not UTF-16 units', () => {
+    const data = '€'.repeat(12_000); // 12,000 UTF-16 units, 36,000 UTF-8 bytes
+    expect(Buffer.byteLength(data)).toBeGreaterThan(SignalingLimits.maxSignalBytes);
+    expect(errorCode(() => parse({ t: 'signal', data }))).toBe(ErrorCode.TooLarge);
+    const fits = '€'.repeat(Math.floor(SignalingLimits.maxSignalBytes / 3));
+    expect(parse({ t: 'signal', data: fits })).toEqual({ t: 'signal', data: fits });
+  });
 });
 
 describe('utf8Length', () => {
