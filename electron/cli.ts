@@ -15,6 +15,7 @@ const USAGE = `usage:
   pairmux join CODE [--name NAME] [--relay URL]         join a session with an invite code
   pairmux relay [--port N] [--host ADDR] [--ice-server URL]...
                                                         run a signaling relay (default port 7420)
+  pairmux ui [--port N] [--data DIR]                    the desktop UI in a local browser (dev mode)
 Keys in a session (prefix Ctrl-B, as in tmux): d detach, % split side by side,
 " split stacked, o / arrows next pane, c new window, n/p next/previous window,
 x close pane, ? help. Ctrl-B Ctrl-B sends a literal Ctrl-B.`;
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'ice-server': { type: 'string', multiple: true },
+      data: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -64,6 +66,23 @@ async function main(argv: string[]): Promise<number> {
       }
       const { runJoin } = await import('./cli/attach.js');
       return runJoin(code, { name: values.name, defaultRelayUrl: values.relay });
+    }
+    case 'ui': {
+      const { AppEngine } = await import('./app/engine.js');
+      const { serveUi } = await import('./app/ws-carrier.js');
+      const { fileURLToPath } = await import('node:url');
+      const { homedir } = await import('node:os');
+      const dataDir = values.data ?? `${homedir()}/.config/pairmux`;
+      const engine = new AppEngine({ dataDir, embeddedHost: values.host });
+      const ui = await serveUi(engine, { rendererDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)), port: values.port ? Number(values.port) : 0 });
+      console.log(`pairmux ui: open ${ui.url}`);
+      const stop = () => {
+        engine.dispose();
+        void ui.close().then(() => process.exit(0));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return new Promise(() => {});
     }
     default:
       console.error(`pairmux: unknown command "${cmd}"\n${USAGE}`);

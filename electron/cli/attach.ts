@@ -56,7 +56,7 @@ export class TerminalAttach {
       else if (e.type === 'participant-joined') this.flash(`${e.name} joined`);
       else if (e.type === 'participant-left') this.flash(`${e.name} left`);
     });
-    this.client.on('error', (e) => this.flash(e.message));
+    this.client.on('notice', (e) => this.flash(e.message));
     this.client.on('closed', (reason) => this.stop(reason ? `pairmux: ${reason.message}` : 'pairmux: session ended', 0));
     this.schedule();
   }

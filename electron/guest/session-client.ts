@@ -30,12 +30,15 @@ export interface SessionClientEvents {
   reset: [pane: number, snapshot: { cols: number; rows: number; data: string }];
   resize: [pane: number, cols: number, rows: number];
   event: [SessionEvent];
-  /** A non-fatal error the host reported (e.g. a rejected input). */
-  error: [PairmuxError];
+  /** An error the host reported (e.g. a rejected input); fatal ones are followed by 'closed'. */
+  notice: [PairmuxError];
   closed: [reason?: PairmuxError];
 }
 
 const utf8 = new TextDecoder();
+
+/** Host errors after which the host closes the link. */
+const FATAL = new Set<string>([ErrorCode.BadFrame, ErrorCode.BadVersion]);
 
 export class SessionClient extends EventEmitter<SessionClientEvents> {
   participant: string | undefined;
@@ -46,7 +49,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   private outbox: Uint8Array[] = [];
   private nextCommand = 1;
   private pendingCommands = new Map<number, { resolve: () => void; reject: (e: PairmuxError) => void }>();
-  private pings = new Map<number, { at: number; resolve: (ms: number) => void }>();
+  private pings = new Map<number, { at: number; resolve: (ms: number) => void; reject: (e: PairmuxError) => void }>();
   private nextPing = 1;
   private closedReason: PairmuxError | undefined;
   closed = false;
@@ -106,8 +109,9 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   /** Round-trip time to the host in ms. */
   ping(): Promise<number> {
     const seq = this.nextPing++;
-    return new Promise((resolve) => {
-      this.pings.set(seq, { at: performance.now(), resolve });
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new PairmuxError(ErrorCode.Disconnected, 'not connected'));
+      this.pings.set(seq, { at: performance.now(), resolve, reject });
       this.send([encodePing(FrameType.Ping, seq)]);
     });
   }
@@ -207,8 +211,9 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         const e = this.json(f) as { code: ErrorCode; message: string } | undefined;
         if (!e) return;
         const err = new PairmuxError(e.code, String(e.message));
-        this.closedReason = err;
-        this.emit('error', err);
+        // The host closes the link after a fatal error; remember why, for 'closed'.
+        if (FATAL.has(e.code)) this.closedReason = err;
+        this.emit('notice', err);
         return;
       }
       case FrameType.Bye: {
@@ -279,6 +284,8 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     this.closed = true;
     for (const p of this.pendingCommands.values()) p.reject(reason ?? new PairmuxError(ErrorCode.Disconnected, 'disconnected'));
     this.pendingCommands.clear();
+    for (const p of this.pings.values()) p.reject(reason ?? new PairmuxError(ErrorCode.Disconnected, 'disconnected'));
+    this.pings.clear();
     this.emit('closed', reason);
   }
 

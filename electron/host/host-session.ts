@@ -12,7 +12,7 @@ import {
   containsPane, dockPane, findSplit, geometry, insertBeside, leaf, panesOf, removePane, resizeSplit, swapPanes,
 } from '../../protocol/layout.js';
 import {
-  cleanName, parseCommand, type Command, type Participant, type SessionEvent, type SessionState, type WindowState,
+  cleanName, parseCommand, type Command, type Permission, type Participant, type SessionEvent, type SessionState, type WindowState,
 } from '../../protocol/session.js';
 import type { Link } from '../net/link.js';
 import { Pane } from './pane.js';
@@ -144,6 +144,24 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
 
   participantList(): Participant[] {
     return [...this.participants.values()].map((x) => x.p);
+  }
+
+  /** The host changes what a guest may do; enforced here on every input and command. */
+  setPermission(participant: string, permission: Permission): void {
+    const entry = this.participants.get(participant);
+    if (!entry || entry.p.role === 'host') throw new PairmuxError(ErrorCode.BadCommand, `there is no guest ${participant}`);
+    entry.p.permission = permission;
+    this.changed();
+  }
+
+  /** Connection of every guest: route and round-trip time. */
+  guestLinks(): { participant: string; route?: 'direct' | 'relayed'; rttMs?: number }[] {
+    return [...this.participants.values()]
+      .filter((x) => x.p.role === 'guest')
+      .map(({ p, conn }) => {
+        const route = conn.link.route();
+        return { participant: p.id, ...(route ? { route } : {}), ...(conn.rttMs !== undefined ? { rttMs: Math.round(conn.rttMs * 10) / 10 } : {}) };
+      });
   }
 
   /** Apply one command from participant `who`. Throws a PairmuxError naming what is wrong. */

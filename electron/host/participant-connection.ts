@@ -47,11 +47,30 @@ export class ParticipantConnection {
   private sendingSnapshot: number | undefined;
   private scheduled = false;
   private closed = false;
+  /** Last measured round trip to this participant, in ms. */
+  rttMs: number | undefined;
+  private pingSeq = 0;
+  private pingSent = new Map<number, number>();
+  private pinger: NodeJS.Timeout | undefined;
 
   constructor(readonly link: Link, private readonly session: SessionPort, readonly role: 'host' | 'guest') {
     link.on('message', (d) => this.onMessage(d));
     link.on('drain', () => this.pump());
     link.on('close', () => this.finish());
+    if (role === 'guest') {
+      this.pinger = setInterval(() => this.ping(), ParticipantConnection.pingEveryMs);
+      this.pinger.unref();
+    }
+  }
+
+  /** How often the host measures each guest's round-trip time (shown in the participants panel). */
+  static pingEveryMs = 2000;
+
+  private ping(): void {
+    const seq = ++this.pingSeq;
+    this.pingSent.set(seq, performance.now());
+    if (this.pingSent.size > 8) this.pingSent.delete(Math.min(...this.pingSent.keys()));
+    this.enqueue([encodePing(FrameType.Ping, seq)]);
   }
 
   get id(): string | undefined {
@@ -106,8 +125,12 @@ export class ParticipantConnection {
       case FrameType.Ping:
         this.enqueue([encodePing(FrameType.Pong, f.seq)]);
         return;
-      case FrameType.Pong:
+      case FrameType.Pong: {
+        const at = this.pingSent.get(f.seq);
+        this.pingSent.delete(f.seq);
+        if (at !== undefined) this.rttMs = performance.now() - at;
         return;
+      }
       case FrameType.Resync:
         if (this.cursors.has(f.pane)) this.takeSnapshot(f.pane);
         return;
@@ -286,6 +309,7 @@ export class ParticipantConnection {
   private finish(reason?: PairmuxError): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pinger) clearInterval(this.pinger);
     this.control = [];
     this.cursors.clear();
     this.session.disconnected(this, reason);

@@ -20,6 +20,8 @@ export interface ShareOptions {
 }
 
 export interface Share {
+  /** Relay peer ids of guests that are joining but not yet connected. */
+  connecting: Set<string>;
   invite: Invite;
   code: string;
   relayUrl: string;
@@ -53,7 +55,13 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
     await embeddedRelay?.close();
     throw e;
   }
-  listener.on('link', (link) => session.attach(link, 'guest'));
+  const connecting = new Set<string>();
+  listener.on('peer-joined', (peer) => connecting.add(peer));
+  listener.on('peer-left', (peer) => connecting.delete(peer));
+  listener.on('link', (link, peer) => {
+    connecting.delete(peer);
+    session.attach(link, 'guest');
+  });
   const onEnded = () => void close();
   session.once('ended', onEnded);
   let closed = false;
@@ -64,5 +72,5 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
     listener.close();
     await embeddedRelay?.close();
   };
-  return { invite, code: encodeInvite(invite), relayUrl, ...(embeddedRelay ? { embeddedRelay } : {}), close };
+  return { connecting, invite, code: encodeInvite(invite), relayUrl, ...(embeddedRelay ? { embeddedRelay } : {}), close };
 }

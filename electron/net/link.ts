@@ -29,6 +29,8 @@ export interface Link {
   /** Only call when `writable` is true (or for a frame that must go first, once). */
   send(frame: Uint8Array): void;
   close(): void;
+  /** How the bytes travel: straight between the peers, or through a TURN relay. */
+  route(): 'direct' | 'relayed' | undefined;
   on<K extends keyof LinkEvents>(event: K, fn: (...args: LinkEvents[K]) => void): this;
   off<K extends keyof LinkEvents>(event: K, fn: (...args: LinkEvents[K]) => void): this;
   once<K extends keyof LinkEvents>(event: K, fn: (...args: LinkEvents[K]) => void): this;
@@ -76,6 +78,17 @@ export class PeerLink extends EventEmitter<LinkEvents> implements Link {
     return this.closed ? 0 : this.channel.bufferedAmount;
   }
 
+  route(): 'direct' | 'relayed' | undefined {
+    try {
+      const pc = (this.peer as unknown as { _pc?: { selectedCandidatePair?: () => { local?: { type?: string }; remote?: { type?: string } } | null } })._pc;
+      const pair = pc?.selectedCandidatePair?.();
+      if (!pair?.local || !pair.remote) return undefined;
+      return pair.local.type === 'relay' || pair.remote.type === 'relay' ? 'relayed' : 'direct';
+    } catch {
+      return undefined;
+    }
+  }
+
   send(frame: Uint8Array): void {
     if (this.closed) return;
     try {
@@ -114,6 +127,10 @@ export class LocalLink extends EventEmitter<LinkEvents> implements Link {
   private other!: LocalLink;
   private queue: Uint8Array[] = [];
   private scheduled = false;
+
+  route(): 'direct' {
+    return 'direct';
+  }
 
   static pair(): [LocalLink, LocalLink] {
     const a = new LocalLink();

@@ -13,6 +13,12 @@ export type HeadlessTerminal = InstanceType<typeof Terminal>;
 /** Scrollback kept by mirrors and replicas (tmux's history-limit defaults to 2000). */
 export const SCROLLBACK_LINES = 2000;
 
+interface XtermCore {
+  _bufferService?: { buffer: { scrollTop: number; scrollBottom: number; x: number; y: number } };
+  _charsetService?: { glevel: number; _charsets?: (Record<string, string> | undefined)[] };
+  coreService?: { decPrivateModes?: { origin?: boolean } };
+}
+
 export class Screen {
   readonly term: HeadlessTerminal;
   private readonly serializer: InstanceType<typeof SerializeAddon>;
@@ -63,9 +69,38 @@ export class Screen {
     });
   }
 
-  /** Screen, scrollback and modes as a string that recreates them on a fresh terminal of this size. */
+  /**
+   * Screen, scrollback and modes as a string that recreates them on a fresh
+   * terminal of this size. The serialize addon leaves out the scroll region
+   * and the designated character sets; without them a late joiner's screen
+   * diverges at the next scroll in vim or less, or shows `qqqq` for line
+   * drawing, so they are appended here.
+   */
   serialize(): string {
-    return this.serializer.serialize();
+    return this.serializer.serialize() + this.epilogue();
+  }
+
+  private epilogue(): string {
+    // Internal state that the public API does not expose (xterm.js 6).
+    const core = (this.term as unknown as { _core: XtermCore })._core;
+    const buf = core._bufferService?.buffer;
+    let out = '';
+    const charsets = core._charsetService;
+    if (charsets) {
+      const finals = ['(', ')', '*', '+'];
+      charsets._charsets?.forEach((set, i) => {
+        const designator = set?.['q'] === '─' ? '0' : set?.['#'] === '£' ? 'A' : undefined;
+        if (designator) out += `\x1b${finals[i]}${designator}`;
+      });
+      if (charsets.glevel === 1) out += '\x0e';
+    }
+    if (buf && (buf.scrollTop !== 0 || buf.scrollBottom !== this.term.rows - 1)) {
+      const origin = core.coreService?.decPrivateModes?.origin === true;
+      // DECSTBM homes the cursor, so put it back where it was.
+      out += `\x1b[${buf.scrollTop + 1};${buf.scrollBottom + 1}r`;
+      out += `\x1b[${(origin ? buf.y - buf.scrollTop : buf.y) + 1};${buf.x + 1}H`;
+    }
+    return out;
   }
 
   /** Visible lines as plain text (trailing spaces trimmed): what a person reads. */
