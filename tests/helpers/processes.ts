@@ -64,3 +64,44 @@ export async function waitFor<T>(pred: () => T | Promise<T>, what: string, timeo
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export interface UiProcess {
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `pairmux ui`: an engine process serving the renderer over HTTP + WebSocket on loopback. */
+export function startUiProcess(dataDir: string, env: Record<string, string> = {}): Promise<UiProcess> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, 'ui', '--data', dataDir, '--host', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`ui did not start: ${out}`));
+    }, 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /open (http\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1]!,
+          proc,
+          stop: () =>
+            new Promise((r) => {
+              if (proc.exitCode !== null) return r();
+              proc.once('exit', () => r());
+              proc.kill('SIGTERM');
+              setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
+            }),
+        });
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ui exited with ${code}: ${out}`));
+    });
+  });
+}
