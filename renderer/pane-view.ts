@@ -9,6 +9,7 @@ import { WebglAddon } from '@xterm/addon-webgl';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Unicode11Addon } from '@xterm/addon-unicode11';
 import { SearchAddon } from '@xterm/addon-search';
+import { FitAddon } from '@xterm/addon-fit';
 
 export const FONT = { family: "'DejaVu Sans Mono', Menlo, Consolas, 'Liberation Mono', monospace", size: 13 } as const;
 
@@ -100,21 +101,40 @@ export class PaneView {
   }
 }
 
-/** Cell size in CSS pixels for FONT, measured from a real xterm (what the panes will use). */
-export function measureCell(parent: HTMLElement): { width: number; height: number } {
-  const probe = document.createElement('div');
-  probe.style.cssText = 'position:absolute;visibility:hidden;left:-9999px;top:0';
-  parent.appendChild(probe);
-  const t = new Terminal({ cols: 10, rows: 2, fontFamily: FONT.family, fontSize: FONT.size });
-  t.open(probe);
-  const dims = (t as unknown as { _core?: { _renderService?: { dimensions?: { css?: { cell?: { width: number; height: number } } } } } })._core?._renderService?.dimensions?.css?.cell;
-  let cell = dims && dims.width > 0 ? { width: dims.width, height: dims.height } : undefined;
-  if (!cell) {
-    const screen = probe.querySelector('.xterm-screen') as HTMLElement | null;
-    const r = screen?.getBoundingClientRect();
-    cell = r && r.width > 0 ? { width: r.width / 10, height: r.height / 2 } : { width: 8, height: 17 };
+/**
+ * An invisible terminal that fills the pane area: its fit addon says how many
+ * cells the area holds (what the host's view asks the ptys to be), and its
+ * cell size is the one every pane uses, so the layout lines up to the pixel.
+ */
+export class AreaProbe {
+  private readonly el: HTMLDivElement;
+  private readonly term: Terminal;
+  private readonly fit = new FitAddon();
+
+  constructor(area: HTMLElement) {
+    this.el = document.createElement('div');
+    this.el.style.cssText = 'position:absolute;inset:0;visibility:hidden;pointer-events:none';
+    area.appendChild(this.el);
+    this.term = new Terminal({ cols: 10, rows: 2, fontFamily: FONT.family, fontSize: FONT.size, scrollback: 0 });
+    this.term.loadAddon(this.fit);
+    this.term.open(this.el);
   }
-  t.dispose();
-  probe.remove();
-  return cell;
+
+  /** Cell size in CSS pixels. */
+  cell(): { width: number; height: number } {
+    const dims = (this.term as unknown as { _core?: { _renderService?: { dimensions?: { css?: { cell?: { width: number; height: number } } } } } })._core?._renderService?.dimensions?.css?.cell;
+    if (dims && dims.width > 0) return { width: dims.width, height: dims.height };
+    const r = (this.el.querySelector('.xterm-screen') as HTMLElement | null)?.getBoundingClientRect();
+    return r && r.width > 0 ? { width: r.width / this.term.cols, height: r.height / this.term.rows } : { width: 8, height: 17 };
+  }
+
+  /** Cells that fit in the area now. */
+  fits(): { cols: number; rows: number } | undefined {
+    return this.fit.proposeDimensions();
+  }
+
+  dispose(): void {
+    this.term.dispose();
+    this.el.remove();
+  }
 }

@@ -10,7 +10,7 @@ import { geometry, panesOf, type DockPosition, type Layout, type Rect } from '..
 import type { Command, SessionState } from '../protocol/session.js';
 import { errorText } from './bridge.js';
 import { dialog, h, toast } from './dom.js';
-import { measureCell, PaneView } from './pane-view.js';
+import { AreaProbe, PaneView } from './pane-view.js';
 
 export const SHORTCUTS: [string, string][] = [
   ['Ctrl-B %', 'split side by side'],
@@ -52,6 +52,7 @@ export class SessionView {
   private resizeTimer: number | undefined;
   private lastSize = '';
   private unsubscribe: () => void = () => {};
+  private probe: AreaProbe | undefined;
 
   constructor(private readonly root: HTMLElement, private readonly api: RendererBridge, private readonly info: SessionInfo, private readonly left: (reason: string) => void) {}
 
@@ -65,7 +66,8 @@ export class SessionView {
       h('div', { class: 'main' }, this.area, this.sidebar),
     );
     this.area.append(this.canvas, this.parking);
-    this.cell = measureCell(this.area);
+    this.probe = new AreaProbe(this.area);
+    this.cell = this.probe.cell();
     this.root.style.setProperty('--cell-h', `${this.cell.height}px`);
     new ResizeObserver(() => this.onAreaResize()).observe(this.area);
     document.addEventListener('keydown', this.onDocKey, true);
@@ -76,6 +78,7 @@ export class SessionView {
 
   dispose(): void {
     this.unsubscribe();
+    this.probe?.dispose();
     for (const p of this.panes.values()) p.view.dispose();
     this.panes.clear();
   }
@@ -118,7 +121,10 @@ export class SessionView {
     if (p) return p;
     const title = h('span', {});
     const who = h('span', { class: 'who' });
-    const header = h('div', { class: 'pane-header', 'data-testid': `pane-header-${id}` }, title, who);
+    const close = h('button', { class: 'pane-close', title: 'Close pane (Ctrl-B x)', 'aria-label': `Close pane ${id}`, 'data-testid': `pane-close-${id}` }, '×');
+    close.addEventListener('pointerdown', (e) => e.stopPropagation());
+    close.addEventListener('click', () => this.run({ type: 'close-pane', pane: id }));
+    const header = h('div', { class: 'pane-header', 'data-testid': `pane-header-${id}` }, title, who, close);
     const body = h('div', { class: 'pane-body' });
     const root = h('div', { class: 'pane', 'data-pane': String(id), 'data-testid': `pane-${id}` }, header, body);
     this.parking.append(root);
@@ -185,7 +191,7 @@ export class SessionView {
         if (p.root.parentElement !== this.canvas) this.canvas.append(p.root);
         Object.assign(p.root.style, { left: `${r.x * cw}px`, top: `${r.y * ch}px`, width: `${r.cols * cw}px`, height: `${(r.rows + 1) * ch}px` });
         p.root.classList.toggle('active', id === win.activePane);
-        p.title.textContent = `${id}${info?.title ? ` · ${info.title}` : ''}`;
+        p.title.textContent = `pane ${id}${info?.title ? ` · ${info.title}` : ''}`;
         p.who.replaceChildren(...s.participants.filter((x) => x.focus?.pane === id).map((x) => h('span', { class: 'dot', title: x.name, style: `background:${x.color}` })));
       }
       this.renderSplitters(win.id, win.layout, rects);
@@ -217,8 +223,11 @@ export class SessionView {
     if (this.info.role !== 'host') return;
     clearTimeout(this.resizeTimer);
     this.resizeTimer = window.setTimeout(() => {
-      const cols = Math.max(10, Math.floor(this.area.clientWidth / this.cell.width));
-      const rows = Math.max(3, Math.floor(this.area.clientHeight / this.cell.height) - 1);
+      const fit = this.probe?.fits();
+      if (!fit) return;
+      // One row of the area is the top pane's header (tmux draws no border there).
+      const cols = Math.max(10, fit.cols);
+      const rows = Math.max(3, fit.rows - 1);
       const key = `${cols}x${rows}`;
       if (key === this.lastSize) return;
       this.lastSize = key;
@@ -565,6 +574,7 @@ export class SessionView {
         return t ? { cols: t.cols, rows: t.rows } : null;
       },
       scale: () => this.scale,
+      selection: (id: number) => this.panes.get(id)?.view.term.getSelection() ?? '',
     };
   }
 }

@@ -170,4 +170,51 @@ describe('desktop app in Chromium: host and guest', () => {
     await expect.poll(() => host.getByTestId('tab-name-0').textContent()).toBe('0: build');
     await expect.poll(() => guest.getByTestId('tab-name-0').textContent()).toBe('0: build');
   });
+
+  it('dragging the border between two panes resizes them for everyone', async () => {
+    const st = (await hook(host).state())!;
+    const layout = st.windows[0]!.layout as { kind: string; id: number; sizes: number[]; children: { pane: number }[] };
+    const [top, bottom] = layout.children.map((c) => c.pane) as [number, number];
+    const splitter = (await host.getByTestId(`splitter-${layout.id}-0`).boundingBox())!;
+    const before = (await host.getByTestId(`pane-${top}`).boundingBox())!;
+    await host.mouse.move(splitter.x + splitter.width / 2, splitter.y + splitter.height / 2);
+    await host.mouse.down();
+    await host.mouse.move(splitter.x + splitter.width / 2, splitter.y - before.height * 0.4, { steps: 8 });
+    await host.mouse.up();
+    for (const page of [host, guest]) {
+      await expect.poll(async () => {
+        const l = (await hook(page).state())?.windows[0]?.layout as { sizes: number[] } | undefined;
+        return l ? l.sizes[0]! < 0.4 : false;
+      }, { timeout: 15_000 }).toBe(true);
+    }
+    await expect.poll(async () => (await host.getByTestId(`pane-${top}`).boundingBox())!.height).toBeLessThan(before.height * 0.8);
+    await expect.poll(async () => (await host.getByTestId(`pane-${bottom}`).boundingBox())!.height).toBeGreaterThan(before.height * 1.2);
+  });
+
+  it('Ctrl-Shift-F searches the scrollback and selects the match', async () => {
+    const pane = (await hook(guest).state())!.windows[0]!.activePane;
+    await guest.locator(`[data-testid=pane-${pane}] .xterm`).click();
+    await guest.keyboard.type('echo needle-in-haystack\n');
+    await expect.poll(() => hook(guest).text(pane)).toContain('needle-in-haystack');
+    await guest.keyboard.press('Control+Shift+F');
+    await guest.getByTestId('search-input').fill('needle-in');
+    await guest.keyboard.press('Enter');
+    await expect.poll(() => guest.evaluate((i) => (window as unknown as { __pairmux: { selection(i: number): string } }).__pairmux.selection(i), pane)).toBe('needle-in');
+    await guest.keyboard.press('Escape');
+  });
+
+  it('Ctrl-B ? shows the shortcuts, and a pane closed from its header disappears for everyone', async () => {
+    await host.locator('.pane.active .xterm').click();
+    await host.keyboard.press('Control+b');
+    await host.keyboard.press('?');
+    await expect.poll(() => host.locator('.dialog').textContent()).toContain('split side by side');
+    await host.screenshot({ path: join(ARTIFACTS, 'help.png') });
+    await host.keyboard.press('Escape');
+    const [a, b] = (await hook(host).state())!.panes.map((p) => p.id) as [number, number];
+    await host.getByTestId(`pane-close-${a}`).click();
+    for (const page of [host, guest]) {
+      await expect.poll(async () => (await hook(page).state())?.panes.map((p) => p.id)).toEqual([b]);
+      await expect.poll(() => page.getByTestId(`pane-${a}`).count()).toBe(0);
+    }
+  });
 });
