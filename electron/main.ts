@@ -85,6 +85,8 @@ function createWindow(): BrowserWindow {
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      // A packaged app has no DevTools at all (the View menu is dev-only too).
+      devTools: !app.isPackaged,
     },
   });
   const contents = window.webContents;

@@ -25,6 +25,16 @@ export const ErrorCode = {
   UnknownWindow: 'E_UNKNOWN_WINDOW',
   BadCommand: 'E_BAD_COMMAND',
   Forbidden: 'E_FORBIDDEN',
+  // trust
+  SignalForged: 'E_SIGNAL_FORGED',
+  SignalReplayed: 'E_SIGNAL_REPLAYED',
+  HandshakeFailed: 'E_HANDSHAKE_FAILED',
+  Denied: 'E_DENIED',
+  ApprovalTimeout: 'E_APPROVAL_TIMEOUT',
+  Kicked: 'E_KICKED',
+  Idle: 'E_IDLE',
+  TooManyConnections: 'E_TOO_MANY_CONNECTIONS',
+  RoomExpired: 'E_ROOM_EXPIRED',
   // connection
   ConnectFailed: 'E_CONNECT_FAILED',
   RelayUnreachable: 'E_RELAY_UNREACHABLE',

@@ -275,10 +275,15 @@ export interface Hello {
   name: string;
   /** Last byte offset the guest holds per pane, for resume. */
   resume?: Record<string, number>;
+  /** Key confirmation: HMAC over the DTLS fingerprints with a key from the invite secret (hex). */
+  proof?: string;
 }
 export interface Welcome {
   v: number;
   participant: string;
+  /** 'pending' until the host approves the join. */
+  status: 'pending' | 'admitted';
+  proof?: string;
 }
 export interface CommandMessage {
   id: number;

@@ -14,6 +14,7 @@ import { isLayout } from '../../protocol/layout.js';
 import type { Command, SessionEvent, SessionState } from '../../protocol/session.js';
 import { writable, type Link } from '../net/link.js';
 import { Screen } from '../term/screen.js';
+import { sameProof, type LinkAuth } from '../net/handshake.js';
 
 export interface Replica {
   screen: Screen;
@@ -22,6 +23,8 @@ export interface Replica {
 }
 
 export interface SessionClientEvents {
+  /** The host has been asked to approve this join. */
+  pending: [];
   welcome: [participant: string];
   state: [SessionState];
   /** Pane bytes at [offset, offset + data.length), already written to the replica. */
@@ -38,7 +41,7 @@ export interface SessionClientEvents {
 const utf8 = new TextDecoder();
 
 /** Host errors after which the host closes the link. */
-const FATAL = new Set<string>([ErrorCode.BadFrame, ErrorCode.BadVersion]);
+const FATAL = new Set<string>([ErrorCode.BadFrame, ErrorCode.BadVersion, ErrorCode.Denied, ErrorCode.ApprovalTimeout, ErrorCode.Kicked, ErrorCode.HandshakeFailed]);
 
 export class SessionClient extends EventEmitter<SessionClientEvents> {
   participant: string | undefined;
@@ -54,12 +57,17 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   private closedReason: PairmuxError | undefined;
   closed = false;
 
-  constructor(private readonly link: Link, readonly name: string, resume?: Record<string, number>) {
+  private readonly auth: LinkAuth | undefined;
+
+  constructor(private readonly link: Link, readonly name: string, opts: { resume?: Record<string, number>; auth?: LinkAuth } = {}) {
     super();
+    this.auth = opts.auth;
+    const resume = opts.resume;
     link.on('message', (d) => this.onMessage(d));
     link.on('drain', () => this.flush());
     link.on('close', (e) => this.finish(this.closedReason ?? (e ? new PairmuxError(ErrorCode.Disconnected, e.message) : undefined)));
-    this.send(encodeJson(FrameType.Hello, { v: PROTOCOL_VERSION, name, ...(resume ? { resume } : {}) }));
+    const proof = this.auth ? this.auth.keys.proof('guest', this.auth.joinNonce, this.auth.guestFingerprint, this.auth.hostFingerprint) : undefined;
+    this.send(encodeJson(FrameType.Hello, { v: PROTOCOL_VERSION, name, ...(resume ? { resume } : {}), ...(proof ? { proof } : {}) }));
   }
 
   /** Resolves once the first state and every pane's screen have arrived. */
@@ -172,8 +180,15 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         const w = this.json(f) as Welcome | undefined;
         if (!w) return;
         if (typeof w.participant !== 'string') throw new PairmuxError(ErrorCode.BadFrame, 'malformed welcome');
+        if (this.auth) {
+          const { keys, joinNonce, guestFingerprint, hostFingerprint } = this.auth;
+          if (!sameProof(w.proof, keys.proof('host', joinNonce, guestFingerprint, hostFingerprint))) {
+            throw new PairmuxError(ErrorCode.HandshakeFailed, 'key confirmation failed: the peer on this connection does not hold the invite secret');
+          }
+        }
         this.participant = w.participant;
-        this.emit('welcome', w.participant);
+        if (w.status === 'pending') this.emit('pending');
+        else this.emit('welcome', w.participant);
         return;
       }
       case FrameType.State: {

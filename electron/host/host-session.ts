@@ -14,12 +14,21 @@ import {
 import {
   cleanName, parseCommand, type Command, type Permission, type Participant, type SessionEvent, type SessionState, type WindowState,
 } from '../../protocol/session.js';
+import type { LinkAuth } from '../net/handshake.js';
 import type { Link } from '../net/link.js';
 import { Pane } from './pane.js';
 import { ParticipantConnection, type SessionPort } from './participant-connection.js';
 
 export interface HostSessionOptions {
   hostName?: string;
+  /**
+   * Who may join: 'prompt' (default) holds every guest until the host answers
+   * a 'join-request'; 'control' or 'view' admits everyone with that
+   * permission (scripted hosts, tests).
+   */
+  approve?: 'prompt' | Permission;
+  /** How long a join request waits for the host's answer. */
+  approvalTimeoutMs?: number;
   shell?: string;
   args?: string[];
   cwd?: string;
@@ -28,12 +37,24 @@ export interface HostSessionOptions {
   rows?: number;
 }
 
+export interface JoinRequest {
+  id: string;
+  name: string;
+}
+
 export interface HostSessionEvents {
   state: [SessionState];
+  /** A guest asks to join; answer with approve() or deny() before the timeout. */
+  'join-request': [JoinRequest];
+  /** A request was answered, withdrawn or timed out. */
+  'join-request-closed': [id: string];
   event: [SessionEvent];
   /** The last pane is gone (tmux ends a session with its last window). */
   ended: [];
 }
+
+/** A join request the host has not answered is refused after this long. */
+export const APPROVAL_TIMEOUT_MS = 120_000;
 
 /** Participant colours, readable on dark and light backgrounds. */
 export const PALETTE = ['#e5534b', '#3fb950', '#d29922', '#58a6ff', '#bc8cff', '#39c5cf', '#f778ba', '#f0883e'];
@@ -48,6 +69,7 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
   private panes = new Map<number, Pane>();
   private conns = new Set<ParticipantConnection>();
   private participants = new Map<string, { p: Participant; conn: ParticipantConnection; size?: { cols: number; rows: number } }>();
+  private pending = new Map<string, { conn: ParticipantConnection; name: string; n: number; timer: NodeJS.Timeout }>();
   private version = 0;
   private nextId = 1;
   private nextParticipant = 1;
@@ -93,24 +115,74 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
     return [...this.panes.keys()];
   }
 
-  admit(conn: ParticipantConnection, hello: Hello): Participant {
+  request(conn: ParticipantConnection, hello: Hello): void {
     const n = this.nextParticipant++;
-    const p: Participant = {
-      id: conn.role === 'host' ? 'host' : `g${n}`,
-      name: cleanName(hello.name) || (conn.role === 'host' ? 'host' : `guest ${n}`),
-      color: PALETTE[(n - 1) % PALETTE.length]!,
-      role: conn.role,
-      permission: 'control',
-    };
-    if (this.participants.has(p.id)) p.id = `${p.id}${n}`;
+    const id = conn.role === 'host' ? (this.participants.has('host') ? `host${n}` : 'host') : `g${n}`;
+    const name = cleanName(hello.name) || (conn.role === 'host' ? 'host' : `guest ${n}`);
+    const policy = this.opts.approve ?? 'prompt';
+    if (conn.role === 'host' || policy !== 'prompt') {
+      this.admit(conn, id, name, n, conn.role === 'host' ? 'control' : policy === 'prompt' ? 'control' : policy);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      conn.fail(new PairmuxError(ErrorCode.ApprovalTimeout, 'the host did not answer your request to join in time'));
+      this.emit('join-request-closed', id);
+    }, this.opts.approvalTimeoutMs ?? APPROVAL_TIMEOUT_MS);
+    timer.unref();
+    this.pending.set(id, { conn, name, n, timer });
+    conn.pending(id);
+    this.emit('join-request', { id, name });
+  }
+
+  private admit(conn: ParticipantConnection, id: string, name: string, n: number, permission: Permission): void {
+    const p: Participant = { id, name, color: PALETTE[(n - 1) % PALETTE.length]!, role: conn.role, permission };
     this.participants.set(p.id, { p, conn });
+    conn.admitted(p);
     this.changed();
     this.broadcastEvent({ type: 'participant-joined', participant: p.id, name: p.name });
-    return p;
+  }
+
+  /** Join requests waiting for the host's answer. */
+  joinRequests(): JoinRequest[] {
+    return [...this.pending].map(([id, r]) => ({ id, name: r.name }));
+  }
+
+  /** The host lets a waiting guest in, with view-only or control permission. */
+  approve(id: string, permission: Permission): void {
+    const r = this.pending.get(id);
+    if (!r) throw new PairmuxError(ErrorCode.BadCommand, `there is no join request ${id}`);
+    clearTimeout(r.timer);
+    this.pending.delete(id);
+    this.emit('join-request-closed', id);
+    this.admit(r.conn, id, r.name, r.n, permission);
+  }
+
+  /** The host turns a waiting guest away. */
+  deny(id: string): void {
+    const r = this.pending.get(id);
+    if (!r) throw new PairmuxError(ErrorCode.BadCommand, `there is no join request ${id}`);
+    clearTimeout(r.timer);
+    this.pending.delete(id);
+    this.emit('join-request-closed', id);
+    r.conn.fail(new PairmuxError(ErrorCode.Denied, 'the host declined your request to join'));
+  }
+
+  /** The host removes a guest from the session. */
+  kick(id: string): void {
+    const entry = this.participants.get(id);
+    if (!entry || entry.p.role === 'host') throw new PairmuxError(ErrorCode.BadCommand, `there is no guest ${id}`);
+    entry.conn.fail(new PairmuxError(ErrorCode.Kicked, 'the host removed you from the session'));
   }
 
   disconnected(conn: ParticipantConnection): void {
     this.conns.delete(conn);
+    for (const [rid, r] of this.pending) {
+      if (r.conn !== conn) continue;
+      clearTimeout(r.timer);
+      this.pending.delete(rid);
+      this.emit('join-request-closed', rid);
+    }
     const id = conn.id;
     if (!id || this.participants.get(id)?.conn !== conn) return;
     const { p } = this.participants.get(id)!;
@@ -136,8 +208,8 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
   // ---- the public API of the host engine ----
 
   /** Attach a participant's link (a guest's PeerLink, or the host's own LocalLink). */
-  attach(link: Link, role: 'host' | 'guest' = 'guest'): ParticipantConnection {
-    const conn = new ParticipantConnection(link, this, role);
+  attach(link: Link, role: 'host' | 'guest' = 'guest', auth?: LinkAuth): ParticipantConnection {
+    const conn = new ParticipantConnection(link, this, role, auth);
     this.conns.add(conn);
     return conn;
   }
@@ -226,6 +298,8 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
   close(): void {
     if (this.ended) return;
     this.ended = true;
+    for (const r of this.pending.values()) clearTimeout(r.timer);
+    this.pending.clear();
     for (const c of [...this.conns]) c.bye('the host ended the session');
     for (const p of this.panes.values()) p.dispose();
     this.panes.clear();

@@ -13,12 +13,14 @@ import {
   encodePing, encodeResize, encodeSnapshot, parseJson, type Frame, type Hello, type JsonFrameType,
 } from '../../protocol/frames.js';
 import type { Participant, SessionEvent, SessionState } from '../../protocol/session.js';
+import { sameProof, type LinkAuth } from '../net/handshake.js';
 import { writable, type Link } from '../net/link.js';
 import type { Pane } from './pane.js';
 
 /** What the connection needs from the session. */
 export interface SessionPort {
-  admit(conn: ParticipantConnection, hello: Hello): Participant;
+  /** A participant said hello: admit at once, or hold it for the host's approval. */
+  request(conn: ParticipantConnection, hello: Hello): void;
   state(): SessionState;
   pane(id: number): Pane | undefined;
   paneIds(): number[];
@@ -38,6 +40,10 @@ interface Cursor {
 
 export class ParticipantConnection {
   participant: Participant | undefined;
+  /** Display name from the hello, while waiting for approval. */
+  requestedName: string | undefined;
+  private helloDone = false;
+  private resume: Record<string, number> = {};
   private readonly reassembler = new Reassembler();
   private control: Uint8Array[] = [];
   private stateDirty = false;
@@ -53,7 +59,7 @@ export class ParticipantConnection {
   private pingSent = new Map<number, number>();
   private pinger: NodeJS.Timeout | undefined;
 
-  constructor(readonly link: Link, private readonly session: SessionPort, readonly role: 'host' | 'guest') {
+  constructor(readonly link: Link, private readonly session: SessionPort, readonly role: 'host' | 'guest', private readonly auth?: LinkAuth) {
     link.on('message', (d) => this.onMessage(d));
     link.on('drain', () => this.pump());
     link.on('close', () => this.finish());
@@ -96,11 +102,17 @@ export class ParticipantConnection {
   }
 
   private handle(f: Frame): void {
-    if (!this.participant) {
+    if (!this.helloDone) {
       if (f.type !== FrameType.Hello) throw new PairmuxError(ErrorCode.BadFrame, 'the first message must be a hello');
       const hello = this.json(f);
       if (hello === undefined) return;
       this.onHello(hello);
+      return;
+    }
+    if (!this.participant) {
+      // Waiting for the host's approval: only a goodbye is meaningful.
+      if (f.type === FrameType.Bye) this.link.close();
+      else if (f.type !== FrameType.Ping && f.type !== FrameType.Pong) throw new PairmuxError(ErrorCode.Forbidden, 'the host has not approved your join yet');
       return;
     }
     const who = this.participant.id;
@@ -148,17 +160,44 @@ export class ParticipantConnection {
     if (h.v !== PROTOCOL_VERSION) {
       throw new PairmuxError(ErrorCode.BadVersion, `peer speaks protocol ${h.v}, this host speaks ${PROTOCOL_VERSION}: update pairmux on both sides`);
     }
+    if (this.auth) {
+      const { keys, joinNonce, guestFingerprint, hostFingerprint } = this.auth;
+      if (!sameProof(h.proof, keys.proof('guest', joinNonce, guestFingerprint, hostFingerprint))) {
+        this.fail(new PairmuxError(ErrorCode.HandshakeFailed, 'key confirmation failed: the peer on this connection does not hold the invite secret'));
+        return;
+      }
+    }
     const resume: Record<string, number> = {};
     if (h.resume && typeof h.resume === 'object') {
       for (const [k, v] of Object.entries(h.resume).slice(0, 1024)) if (Number.isSafeInteger(v) && v >= 0) resume[k] = v;
     }
-    const hello: Hello = { v: h.v, name: typeof h.name === 'string' ? h.name : 'guest', resume };
-    this.participant = this.session.admit(this, hello);
-    this.sendJson(FrameType.Welcome, { v: PROTOCOL_VERSION, participant: this.participant.id });
+    this.helloDone = true;
+    this.resume = resume;
+    this.requestedName = typeof h.name === 'string' ? h.name : 'guest';
+    this.session.request(this, { v: h.v, name: this.requestedName, resume });
+  }
+
+  /** The host's proof for WELCOME (key confirmation in the other direction). */
+  private proof(): string | undefined {
+    if (!this.auth) return undefined;
+    const { keys, joinNonce, guestFingerprint, hostFingerprint } = this.auth;
+    return keys.proof('host', joinNonce, guestFingerprint, hostFingerprint);
+  }
+
+  /** Tell a participant the host has been asked to approve it. */
+  pending(id: string): void {
+    this.sendJson(FrameType.Welcome, { v: PROTOCOL_VERSION, participant: id, status: 'pending', proof: this.proof() });
+  }
+
+  /** Approved (or the host's own view): the session and every pane's screen start flowing. */
+  admitted(p: Participant): void {
+    if (this.closed) return;
+    this.participant = p;
+    this.sendJson(FrameType.Welcome, { v: PROTOCOL_VERSION, participant: p.id, status: 'admitted', proof: this.proof() });
     this.stateDirty = true;
     for (const id of this.session.paneIds()) {
       const pane = this.session.pane(id)!;
-      const at = resume[String(id)];
+      const at = this.resume[String(id)];
       if (at !== undefined && pane.log.has(at)) this.cursors.set(id, { offset: at });
       else this.takeSnapshot(id);
     }
@@ -178,11 +217,13 @@ export class ParticipantConnection {
   }
 
   stateChanged(): void {
+    if (!this.participant) return;
     this.stateDirty = true;
     this.schedule();
   }
 
   event(e: SessionEvent): void {
+    if (!this.participant) return;
     this.sendJson(FrameType.Event, e);
   }
 
@@ -226,12 +267,13 @@ export class ParticipantConnection {
 
   /** Send while the link is below its high watermark: control first, then panes round-robin. */
   pump(): void {
-    if (this.closed || !this.participant) return;
+    if (this.closed) return;
     while (writable(this.link)) {
       if (this.control.length) {
         this.link.send(this.control.shift()!);
         continue;
       }
+      if (!this.participant) break; // nothing but control frames before approval
       if (this.stateDirty) {
         this.stateDirty = false;
         this.control.push(...encodeJson(FrameType.State, this.session.state()));

@@ -2,7 +2,9 @@
  * Sharing a HostSession: open a room on a relay (or an embedded one on the
  * LAN), make the invite code, and attach every guest that connects.
  */
+import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
+import type { PairmuxError } from '../../protocol/errors.js';
 import { encodeInvite, newInvite, type Invite } from '../../protocol/invite.js';
 import { startRelay, type Relay } from '../../relay/server.js';
 import { HostListener } from '../net/connect.js';
@@ -19,7 +21,13 @@ export interface ShareOptions {
   embeddedHost?: string;
 }
 
+export interface ShareEvents {
+  /** A join was refused because its handshake failed (a tampering relay): named error. */
+  rejected: [PairmuxError];
+}
+
 export interface Share {
+  events: EventEmitter<ShareEvents>;
   /** Relay peer ids of guests that are joining but not yet connected. */
   connecting: Set<string>;
   invite: Invite;
@@ -50,17 +58,22 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
   const connectUrl = embeddedRelay ? `ws://127.0.0.1:${embeddedRelay.port}` : relayUrl;
   let listener: HostListener;
   try {
-    listener = await HostListener.open(connectUrl, invite.room);
+    listener = await HostListener.open(connectUrl, invite);
   } catch (e) {
     await embeddedRelay?.close();
     throw e;
   }
   const connecting = new Set<string>();
+  const events = new EventEmitter<ShareEvents>();
   listener.on('peer-joined', (peer) => connecting.add(peer));
   listener.on('peer-left', (peer) => connecting.delete(peer));
-  listener.on('link', (link, peer) => {
+  listener.on('link', (link, peer, auth) => {
     connecting.delete(peer);
-    session.attach(link, 'guest');
+    session.attach(link, 'guest', auth);
+  });
+  listener.on('rejected', (peer, error) => {
+    connecting.delete(peer);
+    events.emit('rejected', error);
   });
   const onEnded = () => void close();
   session.once('ended', onEnded);
@@ -72,5 +85,5 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
     listener.close();
     await embeddedRelay?.close();
   };
-  return { connecting, invite, code: encodeInvite(invite), relayUrl, ...(embeddedRelay ? { embeddedRelay } : {}), close };
+  return { events, connecting, invite, code: encodeInvite(invite), relayUrl, ...(embeddedRelay ? { embeddedRelay } : {}), close };
 }

@@ -16,6 +16,8 @@ import { EventEmitter } from 'node:events';
 import Peer from 'simple-peer';
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
 import type { IceServer, RelayMessage } from '../../protocol/signaling.js';
+import type { Invite } from '../../protocol/invite.js';
+import { newJoinNonce, sdpFingerprint, SignalKeys, type LinkAuth, type SignalPlain } from './handshake.js';
 import { destroyPeer, PeerLink } from './link.js';
 import { SignalingClient } from './signaling-client.js';
 import { wrtc } from './webrtc.js';
@@ -33,42 +35,47 @@ export const ConnectPolicy = {
 /** Pending peers a host keeps per guest (older ones are dropped). */
 const MAX_PENDING_PER_GUEST = 4;
 
-/** What travels inside a relay signal's opaque `data`. */
-interface SignalEnvelope {
-  a: number; // attempt
-  s: Peer.SignalData;
+/** A sealed signal telling the other side why its join was refused. */
+interface RejectSignal {
+  type: 'pairmux-reject';
+  code: string;
+  message: string;
 }
-
-function encodeEnvelope(e: SignalEnvelope): string {
-  return JSON.stringify(e);
-}
-function decodeEnvelope(data: string): SignalEnvelope | undefined {
-  try {
-    const e = JSON.parse(data) as SignalEnvelope;
-    return Number.isInteger(e.a) && typeof e.s === 'object' && e.s !== null ? e : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const isReject = (s: unknown): s is RejectSignal => typeof s === 'object' && s !== null && (s as { type?: unknown }).type === 'pairmux-reject';
 
 function newPeer(initiator: boolean, iceServers: IceServer[]): Peer.Instance {
   return new Peer({ initiator, trickle: true, wrtc, config: { iceServers }, allowHalfTrickle: false });
 }
 
 export interface HostListenerEvents {
-  link: [link: PeerLink, peer: string];
+  link: [link: PeerLink, peer: string, auth: LinkAuth];
   'peer-joined': [peer: string];
   'peer-left': [peer: string];
+  /** A join was refused because its signals failed authentication (a tampering relay). */
+  rejected: [peer: string, error: PairmuxError];
   close: [error?: PairmuxError];
 }
 
+interface GuestHandshake {
+  join?: string;
+  lastSeqIn: number;
+  seqOut: number;
+  peers: Map<number, Peer.Instance>;
+  offers: Map<number, string>;
+  answers: Map<number, string>;
+  failed?: boolean;
+}
+
+/** Sealed boxes already opened, so a replayed one is refused (bounded). */
+const SEEN_LIMIT = 4096;
+
 /** The host's side: answers every guest's attempts and emits a PeerLink per connected guest. */
 export class HostListener extends EventEmitter<HostListenerEvents> {
-  /** Per guest, the peers of its attempts still connecting. */
-  private pending = new Map<string, Map<number, Peer.Instance>>();
+  private guests = new Map<string, GuestHandshake>();
+  private seen = new Set<string>();
   private closed = false;
 
-  private constructor(private readonly sig: SignalingClient, private readonly iceServers: IceServer[]) {
+  private constructor(private readonly sig: SignalingClient, private readonly iceServers: IceServer[], private readonly keys: SignalKeys) {
     super();
     sig.on('message', (m) => this.onMessage(m));
     sig.on('close', (e) => {
@@ -76,11 +83,12 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
     });
   }
 
-  static async open(relayUrl: string, room: string): Promise<HostListener> {
+  static async open(relayUrl: string, invite: Invite): Promise<HostListener> {
+    const keys = new SignalKeys(invite.secret, invite.room);
     const sig = await SignalingClient.connect(relayUrl);
     try {
-      const ice = await sig.host(room);
-      return new HostListener(sig, ice);
+      const ice = await sig.host(invite.room);
+      return new HostListener(sig, ice, keys);
     } catch (e) {
       sig.close();
       throw e;
@@ -88,60 +96,106 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
   }
 
   private dropPending(guest: string, keep?: number): void {
-    const peers = this.pending.get(guest);
-    if (!peers) return;
-    for (const [a, p] of peers) if (a !== keep) destroyPeer(p);
-    this.pending.delete(guest);
+    const g = this.guests.get(guest);
+    if (!g) return;
+    for (const [a, p] of g.peers) if (a !== keep) destroyPeer(p);
+    g.peers.clear();
+  }
+
+  private sendSealed(to: string, g: GuestHandshake, a: number, s: unknown): void {
+    this.sig.send({ t: 'signal', to, data: this.keys.seal({ a, j: g.join ?? '', q: ++g.seqOut, s }, 'h2g', to) });
+  }
+
+  private reject(peer: string, g: GuestHandshake, err: PairmuxError): void {
+    this.dropPending(peer);
+    if (!g.failed) {
+      g.failed = true;
+      this.sendSealed(peer, g, 0, { type: 'pairmux-reject', code: err.code, message: err.message } satisfies RejectSignal);
+      this.emit('rejected', peer, err);
+    }
   }
 
   private onMessage(m: RelayMessage): void {
     if (m.t === 'peer-joined') this.emit('peer-joined', m.peer);
     else if (m.t === 'peer-left') {
       this.dropPending(m.peer);
+      this.guests.delete(m.peer);
       this.emit('peer-left', m.peer);
     } else if (m.t === 'signal') {
-      const env = decodeEnvelope(m.data);
-      if (!env) return;
-      let peers = this.pending.get(m.from);
-      if (!peers) {
-        peers = new Map();
-        this.pending.set(m.from, peers);
+      let g = this.guests.get(m.from);
+      if (!g) {
+        if (this.guests.size > 1024) return; // the relay caps guests per room; this is a backstop
+        g = { lastSeqIn: 0, seqOut: 0, peers: new Map(), offers: new Map(), answers: new Map() };
+        this.guests.set(m.from, g);
       }
-      let peer = peers.get(env.a);
+      if (g.failed) return;
+      let opened: ReturnType<SignalKeys['open']>;
+      try {
+        opened = this.keys.open(m.data, 'g2h', m.from);
+      } catch (e) {
+        return this.reject(m.from, g, e as PairmuxError);
+      }
+      const { plain, nonce } = opened;
+      const replayed = this.seen.has(nonce) || (g.join !== undefined && plain.j !== g.join) || plain.q <= g.lastSeqIn;
+      if (replayed) return this.reject(m.from, g, new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'));
+      this.seen.add(nonce);
+      if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value!);
+      g.join ??= plain.j;
+      g.lastSeqIn = plain.q;
+      if (isReject(plain.s)) {
+        this.dropPending(m.from);
+        g.failed = true;
+        this.emit('rejected', m.from, new PairmuxError(plain.s.code as ErrorCode, `the guest refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+        return;
+      }
+      const sig = plain.s as Peer.SignalData;
+      if (sig.type === 'offer' && typeof sig.sdp === 'string') g.offers.set(plain.a, sig.sdp);
+      let peer = g.peers.get(plain.a);
       if (!peer) {
-        peer = this.answer(m.from, env.a);
-        peers.set(env.a, peer);
-        if (peers.size > MAX_PENDING_PER_GUEST) {
-          const oldest = Math.min(...peers.keys());
-          destroyPeer(peers.get(oldest)!);
-          peers.delete(oldest);
+        peer = this.answer(m.from, g, plain.a);
+        g.peers.set(plain.a, peer);
+        if (g.peers.size > MAX_PENDING_PER_GUEST) {
+          const oldest = Math.min(...g.peers.keys());
+          destroyPeer(g.peers.get(oldest)!);
+          g.peers.delete(oldest);
         }
       }
       try {
-        peer.signal(env.s);
+        peer.signal(sig);
       } catch {
         /* a bad signal fails this attempt; the guest tries another */
       }
     }
   }
 
-  private answer(from: string, attempt: number): Peer.Instance {
+  private answer(from: string, g: GuestHandshake, attempt: number): Peer.Instance {
     const peer = newPeer(false, this.iceServers);
-    peer.on('signal', (s) => this.sig.send({ t: 'signal', to: from, data: encodeEnvelope({ a: attempt, s }) }));
+    peer.on('signal', (s) => {
+      if (s.type === 'answer' && typeof s.sdp === 'string') g.answers.set(attempt, s.sdp);
+      this.sendSealed(from, g, attempt, s);
+    });
     peer.once('connect', () => {
-      this.dropPending(from, attempt);
-      this.emit('link', new PeerLink(peer), from);
+      g.peers.delete(attempt);
+      this.dropPending(from);
+      const guestFingerprint = sdpFingerprint(g.offers.get(attempt) ?? '');
+      const hostFingerprint = sdpFingerprint(g.answers.get(attempt) ?? '');
+      const link = new PeerLink(peer);
+      if (!guestFingerprint || !hostFingerprint || !g.join) {
+        link.close();
+        return this.reject(from, g, new PairmuxError(ErrorCode.HandshakeFailed, 'the connection has no authenticated DTLS fingerprints'));
+      }
+      this.emit('link', link, from, { keys: this.keys, joinNonce: g.join, guestFingerprint, hostFingerprint });
     });
     peer.on('error', () => {
       destroyPeer(peer);
-      this.pending.get(from)?.delete(attempt);
+      g.peers.delete(attempt);
     });
     return peer;
   }
 
   close(): void {
     this.closed = true;
-    for (const g of [...this.pending.keys()]) this.dropPending(g);
+    for (const g of [...this.guests.keys()]) this.dropPending(g);
     this.sig.close();
   }
 }
@@ -151,27 +205,34 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
  * attempt. Resolves with the link and the signaling client (kept open so the
  * guest can reconnect later).
  */
-export async function connectToHost(relayUrl: string, room: string, policy = ConnectPolicy): Promise<{ link: PeerLink; signaling: SignalingClient; peerId: string }> {
+export async function connectToHost(relayUrl: string, invite: Invite, policy = ConnectPolicy): Promise<{ link: PeerLink; signaling: SignalingClient; peerId: string; auth: LinkAuth }> {
+  const keys = new SignalKeys(invite.secret, invite.room);
   const sig = await SignalingClient.connect(relayUrl);
   try {
-    const { peer: peerId, iceServers } = await sig.join(room);
-    const link = await hedgedConnect(sig, iceServers, policy);
-    return { link, signaling: sig, peerId };
+    const { peer: peerId, iceServers } = await sig.join(invite.room);
+    const { link, auth } = await hedgedConnect(sig, iceServers, policy, keys, peerId);
+    return { link, signaling: sig, peerId, auth };
   } catch (e) {
     sig.close();
     throw e;
   }
 }
 
-/** Run attempts, hedging slow ones, until one connects or all have failed. */
-function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: typeof ConnectPolicy): Promise<PeerLink> {
+/** Run attempts, hedging slow ones, until one connects, all have failed, or the handshake is refused. */
+function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: typeof ConnectPolicy, keys: SignalKeys, peerId: string): Promise<{ link: PeerLink; auth: LinkAuth }> {
   return new Promise((resolve, reject) => {
+    const join = newJoinNonce();
+    let seqOut = 0;
+    let lastSeqIn = 0;
     const live = new Map<number, Peer.Instance>();
+    const offers = new Map<number, string>();
+    const answers = new Map<number, string>();
     let started = 0;
     let settled = false;
     let lastError = 'unknown';
     let hedge: NodeJS.Timeout | undefined;
     const timers = new Map<number, NodeJS.Timeout>();
+    const sendSealed = (a: number, s: unknown) => sig.send({ t: 'signal', data: keys.seal({ a, j: join, q: ++seqOut, s }, 'g2h', peerId) });
 
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -187,6 +248,12 @@ function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: ty
         for (const p of live.values()) destroyPeer(p);
         reject(err);
       });
+    /** Refuse the handshake: tell the host (sealed, so the relay cannot fake it) and fail the join. */
+    const refuse = (err: PairmuxError) => {
+      if (settled) return;
+      sendSealed(0, { type: 'pairmux-reject', code: err.code, message: err.message } satisfies RejectSignal);
+      failAll(err);
+    };
     const attemptFailed = (a: number, why: string) => {
       const p = live.get(a);
       if (!p || settled) return;
@@ -211,11 +278,20 @@ function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: ty
       const peer = newPeer(true, iceServers);
       live.set(a, peer);
       timers.set(a, setTimeout(() => attemptFailed(a, `attempt ${a} timed out`), policy.attemptTimeoutMs));
-      peer.on('signal', (s) => sig.send({ t: 'signal', data: encodeEnvelope({ a, s }) }));
+      peer.on('signal', (s) => {
+        if (s.type === 'offer' && typeof s.sdp === 'string') offers.set(a, s.sdp);
+        sendSealed(a, s);
+      });
       peer.once('connect', () =>
         finish(() => {
           for (const [b, p] of live) if (b !== a) destroyPeer(p);
-          resolve(new PeerLink(peer));
+          const guestFingerprint = sdpFingerprint(offers.get(a) ?? '');
+          const hostFingerprint = sdpFingerprint(answers.get(a) ?? '');
+          if (!guestFingerprint || !hostFingerprint) {
+            destroyPeer(peer);
+            return reject(new PairmuxError(ErrorCode.HandshakeFailed, 'the connection has no authenticated DTLS fingerprints'));
+          }
+          resolve({ link: new PeerLink(peer), auth: { keys, joinNonce: join, guestFingerprint, hostFingerprint } });
         }),
       );
       peer.on('error', (e) => attemptFailed(a, e.message));
@@ -223,14 +299,29 @@ function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: ty
     };
     const onMsg = (m: RelayMessage) => {
       if (m.t === 'room-closed') return failAll(new PairmuxError(ErrorCode.RoomClosed, 'the host ended the session'));
-      if (m.t !== 'signal' || m.from !== 'host') return;
-      const env = decodeEnvelope(m.data);
-      const peer = env && live.get(env.a);
+      if (m.t !== 'signal') return;
+      let plain: SignalPlain;
+      try {
+        if (m.from !== 'host') throw new PairmuxError(ErrorCode.SignalForged, 'the relay sent a signal that is not from the host');
+        plain = keys.open(m.data, 'h2g', peerId).plain;
+      } catch (e) {
+        return refuse(e as PairmuxError);
+      }
+      if (isReject(plain.s)) {
+        return failAll(new PairmuxError(plain.s.code as ErrorCode, `the host refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+      }
+      if (plain.j !== join || plain.q <= lastSeqIn) {
+        return refuse(new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'));
+      }
+      lastSeqIn = plain.q;
+      const s = plain.s as Peer.SignalData;
+      if (s.type === 'answer' && typeof s.sdp === 'string') answers.set(plain.a, s.sdp);
+      const peer = live.get(plain.a);
       if (!peer) return;
       try {
-        peer.signal(env.s);
+        peer.signal(s);
       } catch (e) {
-        attemptFailed(env.a, `bad signal: ${(e as Error).message}`);
+        attemptFailed(plain.a, `bad signal: ${(e as Error).message}`);
       }
     };
     const onClose = (e?: PairmuxError) => failAll(e ?? new PairmuxError(ErrorCode.Disconnected, 'the relay closed the connection'));

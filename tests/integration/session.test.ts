@@ -170,6 +170,7 @@ beforeAll(async () => {
     env: { ...(process.env as Record<string, string>), PS1: '$ ' },
     cols: 80,
     rows: 24,
+    approve: 'control', // approval has its own tests (trust.test.ts)
   });
   session.on('state', recordPids);
   recordPids();
@@ -463,7 +464,7 @@ describe('pairmux session over a real relay and WebRTC', () => {
   });
 
   it('8. a guest sending garbage is dropped with E_BAD_FRAME; the others keep working', async () => {
-    const conn = await connectToHost(relayUrl, share.invite.room);
+    const conn = await connectToHost(relayUrl, share.invite);
     rawLinks.push({ link: conn.link, signaling: conn.signaling });
     conn.signaling.close();
     const { link } = conn;
@@ -480,7 +481,10 @@ describe('pairmux session over a real relay and WebRTC', () => {
         if (whole) received.push({ type: f.type, json: parseJson(whole) });
       }
     });
-    for (const f of encodeJson(FrameType.Hello, { v: PROTOCOL_VERSION, name: 'mallory' })) link.send(f);
+    // A modified client: a correct handshake (it holds the code), then garbage.
+    const { keys, joinNonce, guestFingerprint, hostFingerprint } = conn.auth;
+    const proof = keys.proof('guest', joinNonce, guestFingerprint, hostFingerprint);
+    for (const f of encodeJson(FrameType.Hello, { v: PROTOCOL_VERSION, name: 'mallory', proof })) link.send(f);
     const welcome = await waitFor(() => received.find((m) => m.type === FrameType.Welcome), 10_000, 'a welcome for the raw link');
     const id = (welcome.json as { participant: string }).participant;
     expect(session.participantList().map((p) => p.id)).toContain(id);
@@ -514,9 +518,8 @@ describe('pairmux session over a real relay and WebRTC', () => {
 });
 
 /**
- * Engine bugs these tests found. They fail until the engine is fixed; see the
- * report that came with this file. They use their own window and guests, so
- * the tests above do not depend on them.
+ * Regressions for engine bugs these tests found. They use their own window
+ * and guests, so the tests above do not depend on them.
  */
 describe('regressions', () => {
   /**
