@@ -11,14 +11,17 @@ import type { IceServer } from '../protocol/signaling.js';
 import { startRelay } from '../relay/server.js';
 
 const USAGE = `usage:
-  pairmux host [--relay URL] [--name NAME] [--port N]   start a session and attach to it
+  pairmux host [--relay URL] [--name NAME] [--port N] [--allow view|control]
+                                                        start a session and attach to it; each guest
+                                                        must be approved (--allow admits everyone)
   pairmux join CODE [--name NAME] [--relay URL]         join a session with an invite code
   pairmux relay [--port N] [--host ADDR] [--ice-server URL]...
                                                         run a signaling relay (default port 7420)
   pairmux ui [--port N] [--data DIR]                    the desktop UI in a local browser (dev mode)
 Keys in a session (prefix Ctrl-B, as in tmux): d detach, % split side by side,
 " split stacked, o / arrows next pane, c new window, n/p next/previous window,
-x close pane, ? help. Ctrl-B Ctrl-B sends a literal Ctrl-B.`;
+x close pane, i invite code, R re-issue the code, ? help.
+Ctrl-B Ctrl-B sends a literal Ctrl-B.`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -32,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       'ice-server': { type: 'string', multiple: true },
       data: { type: 'string' },
+      allow: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,7 +60,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'host': {
       const { runHost } = await import('./cli/attach.js');
-      return runHost({ relayUrl: values.relay, name: values.name, port: values.port ? Number(values.port) : undefined });
+      const allow = values.allow;
+      if (allow !== undefined && allow !== 'view' && allow !== 'control') {
+        console.error('pairmux host: --allow takes "view" or "control"');
+        return 2;
+      }
+      return runHost({ relayUrl: values.relay, name: values.name, port: values.port ? Number(values.port) : undefined, allow });
     }
     case 'join': {
       const code = positionals[0];

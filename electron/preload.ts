@@ -12,7 +12,7 @@
  */
 import { contextBridge, ipcRenderer } from 'electron';
 import type { IpcRendererEvent } from 'electron';
-import { IpcChannel } from '../protocol/api.js';
+import { ENGINE_METHODS, IpcChannel } from '../protocol/api.js';
 import type { ApiError, CarrierRequest, CarrierResponse, EngineApi, EngineEvent, EngineMethod, RendererBridge } from '../protocol/api.js';
 
 /** Code for a request the main process refused or could not answer (not an engine error). */
@@ -34,21 +34,14 @@ async function invoke(method: EngineMethod, args: unknown[]): Promise<unknown> {
   throw failure;
 }
 
-/** One typed method of the API; the compiler checks each against EngineApi. */
-function call<M extends EngineMethod>(method: M, ...args: Parameters<EngineApi[M]>): ReturnType<EngineApi[M]> {
-  return invoke(method, args) as ReturnType<EngineApi[M]>;
-}
+/**
+ * One function per method of ENGINE_METHODS: the same list the main process
+ * accepts, so a method added to the API is carried without touching this file.
+ */
+const api = Object.fromEntries(ENGINE_METHODS.map((method) => [method, (...args: unknown[]) => invoke(method, args)])) as unknown as EngineApi;
 
 const bridge: RendererBridge = {
-  getSettings: () => call('getSettings'),
-  setSettings: (patch) => call('setSettings', patch),
-  host: () => call('host'),
-  join: (code) => call('join', code),
-  leave: () => call('leave'),
-  command: (command) => call('command', command),
-  input: (pane, data) => call('input', pane, data),
-  setPermission: (participant, permission) => call('setPermission', participant, permission),
-  openLink: (url) => call('openLink', url),
+  ...api,
   onEvent(listener) {
     if (typeof listener !== 'function') throw new TypeError('onEvent needs a listener function');
     // Only the payload is passed on: the IPC event object would expose `sender` (ipcRenderer).

@@ -43,6 +43,11 @@ export type EngineEvent =
   | { type: 'event'; event: SessionEvent }
   | { type: 'peers'; peers: PeerStatus[] }
   | { type: 'ended'; reason: string }
+  /** Host only: someone asks to join (answer with answerJoin). */
+  | { type: 'join-request'; request: { id: string; name: string } }
+  | { type: 'join-request-closed'; id: string }
+  /** Guest only: connected, waiting for the host's approval. */
+  | { type: 'waiting-approval' }
   | { type: 'notice'; code: ErrorCode | string; message: string };
 
 /** Requests the renderer may make. Every argument is validated by the engine. */
@@ -56,12 +61,18 @@ export interface EngineApi {
   /** Keystrokes for a pane (fire and forget; a rejected one comes back as a notice). */
   input(pane: number, data: string): Promise<void>;
   setPermission(participant: string, permission: Permission): Promise<void>;
+  /** Host only: answer a join request. */
+  answerJoin(request: string, decision: Permission | 'deny'): Promise<void>;
+  /** Host only: remove a guest. */
+  kick(participant: string): Promise<void>;
+  /** Host only: revoke the invite code and issue a new one; resolves with the new code. */
+  reissueCode(): Promise<string>;
   /** Open an http(s) link from terminal output, after the user confirms. Resolves false if refused. */
   openLink(url: string): Promise<boolean>;
 }
 
 export type EngineMethod = keyof EngineApi;
-export const ENGINE_METHODS: readonly EngineMethod[] = ['getSettings', 'setSettings', 'host', 'join', 'leave', 'command', 'input', 'setPermission', 'openLink'];
+export const ENGINE_METHODS: readonly EngineMethod[] = ['getSettings', 'setSettings', 'host', 'join', 'leave', 'command', 'input', 'setPermission', 'answerJoin', 'kick', 'reissueCode', 'openLink'];
 
 /** What the renderer sees: the API plus a subscription to events. */
 export interface RendererBridge extends EngineApi {

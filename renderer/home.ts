@@ -5,6 +5,12 @@ import { PairmuxError } from '../protocol/errors.js';
 import { errorText } from './bridge.js';
 import { h } from './dom.js';
 
+/** Shown while the host decides whether to let this guest in. */
+export function showWaiting(): void {
+  const btn = document.querySelector<HTMLButtonElement>('[data-testid=join]');
+  if (btn) btn.textContent = 'Waiting for the host to let you in…';
+}
+
 export function renderHome(root: HTMLElement, api: RendererBridge, settings: Settings, started: (info: SessionInfo) => void): void {
   const error = h('div', { class: 'error', role: 'alert', 'data-testid': 'home-error' });
   const hostBtn = h('button', { class: 'primary big', 'data-testid': 'host' }, 'Host session');

@@ -2,7 +2,7 @@
 import type { EngineEvent, RendererBridge, SessionInfo } from '../protocol/api.js';
 import { connectBridge, errorText } from './bridge.js';
 import { h, toast } from './dom.js';
-import { renderHome } from './home.js';
+import { renderHome, showWaiting } from './home.js';
 import { SessionView } from './session-view.js';
 
 async function boot(): Promise<void> {
@@ -18,7 +18,8 @@ async function boot(): Promise<void> {
   // Events that arrive before the session view exists (the first state and screens) are kept for it.
   let early: EngineEvent[] = [];
   api.onEvent((e) => {
-    if (view) view.onEvent(e);
+    if (e.type === 'waiting-approval') showWaiting();
+    else if (view) view.onEvent(e);
     else if (e.type !== 'ended') early.push(e);
   });
   const home = async (reason?: string) => {

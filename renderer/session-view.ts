@@ -53,8 +53,12 @@ export class SessionView {
   private lastSize = '';
   private unsubscribe: () => void = () => {};
   private probe: AreaProbe | undefined;
+  /** Open approval prompts by request id (their close functions). */
+  private approvals = new Map<string, () => void>();
+  private readonly viewOnlyBadge = h('span', { class: 'role-badge warn', 'data-testid': 'view-only', hidden: true }, 'view only');
 
   constructor(private readonly root: HTMLElement, private readonly api: RendererBridge, private readonly info: SessionInfo, private readonly left: (reason: string) => void) {}
+
 
   start(pending: EngineEvent[]): void {
     const invite = h('button', { 'data-testid': 'invite', onclick: () => this.showInvite() }, 'Invite');
@@ -62,7 +66,7 @@ export class SessionView {
     const leave = h('button', { class: 'ghost', 'data-testid': 'leave', onclick: () => void this.api.leave() }, this.info.role === 'host' ? 'End session' : 'Leave');
     const newWin = h('button', { class: 'ghost', title: 'New window (Ctrl-B c)', 'data-testid': 'new-window', onclick: () => this.run({ type: 'new-window' }) }, '+');
     this.root.replaceChildren(
-      h('div', { class: 'topbar' }, this.tabs, newWin, this.prefixEl, h('span', { class: 'role-badge', 'data-testid': 'role' }, this.info.role === 'host' ? 'hosting' : 'guest'), invite, help, leave),
+      h('div', { class: 'topbar' }, this.tabs, newWin, this.prefixEl, h('span', { class: 'role-badge', 'data-testid': 'role' }, this.info.role === 'host' ? 'hosting' : 'guest'), this.viewOnlyBadge, invite, help, leave),
       h('div', { class: 'main' }, this.area, this.sidebar),
     );
     this.area.append(this.canvas, this.parking);
@@ -104,6 +108,13 @@ export class SessionView {
       case 'notice':
         toast(e.message);
         break;
+      case 'join-request':
+        this.askApproval(e.request);
+        break;
+      case 'join-request-closed':
+        this.approvals.get(e.id)?.();
+        this.approvals.delete(e.id);
+        break;
       case 'ended':
       case 'session':
         if (e.type === 'ended' || e.info === null) {
@@ -140,6 +151,8 @@ export class SessionView {
     header.addEventListener('pointerdown', (ev) => this.startPaneDrag(ev, id));
     p = { view, root, title, who };
     this.panes.set(id, p);
+    const me = this.state?.participants.find((x) => x.id === this.info.participant);
+    view.term.options.disableStdin = me?.permission === 'view';
     return p;
   }
 
@@ -168,6 +181,10 @@ export class SessionView {
     const s = this.state;
     if (!s) return;
     this.renderTabs();
+    const me = s.participants.find((p) => p.id === this.info.participant);
+    const viewOnly = me?.permission === 'view';
+    this.viewOnlyBadge.hidden = !viewOnly;
+    for (const p of this.panes.values()) p.view.term.options.disableStdin = viewOnly;
     const win = this.activeWindow();
     const live = new Set(s.panes.map((p) => p.id));
     for (const [id, p] of this.panes) {
@@ -411,11 +428,17 @@ export class SessionView {
         if (p.focus) bits.push(`in pane ${p.focus.pane}`);
         if (lastTyper?.id === p.id) bits.push('typed last');
         const conn = p.role === 'guest' && link ? `${link.status}${link.route ? ` · ${link.route}` : ''}${link.rttMs !== undefined ? ` · ${link.rttMs.toFixed(1)} ms` : ''}` : '';
+        const controls = this.info.role === 'host' && p.role === 'guest'
+          ? h('span', { class: 'sub person-actions' },
+            h('button', { class: 'small', 'data-testid': `perm-${p.id}`, onclick: () => void this.api.setPermission(p.id, p.permission === 'control' ? 'view' : 'control').catch((e) => toast(errorText(e))) }, p.permission === 'control' ? 'Make view only' : 'Give control'),
+            h('button', { class: 'small danger', 'data-testid': `kick-${p.id}`, onclick: () => void this.api.kick(p.id).catch((e) => toast(errorText(e))) }, 'Remove'))
+          : null;
         return h('div', { class: 'person', 'data-testid': `person-${p.id}` },
           h('span', { class: 'dot', style: `background:${p.color}` }),
           h('span', {}, p.name, p.id === this.info.participant ? h('span', { class: 'muted' }, ' (you)') : null),
           h('span', { class: 'sub' }, bits.join(' · ')),
-          conn ? h('span', { class: 'sub', 'data-testid': `conn-${p.id}` }, conn) : null);
+          conn ? h('span', { class: 'sub', 'data-testid': `conn-${p.id}` }, conn) : null,
+          controls);
       }),
       ...connecting.map(() => h('div', { class: 'person' }, h('span', { class: 'dot', style: 'background:var(--fg-2)' }), h('span', { class: 'muted' }, 'someone is connecting…'))),
     );
@@ -553,10 +576,29 @@ export class SessionView {
     input.focus();
   }
 
+  private askApproval(req: { id: string; name: string }): void {
+    const answer = (decision: 'control' | 'view' | 'deny') => {
+      close();
+      this.approvals.delete(req.id);
+      this.api.answerJoin(req.id, decision).catch((e) => toast(errorText(e)));
+    };
+    const close = dialog(`${req.name} wants to join`, [
+      h('div', { class: 'muted' }, 'Only let in people you sent the invite code to. With control they can type in your shells.'),
+      h('div', { class: 'row' },
+        h('button', { class: 'primary', 'data-testid': 'approve-control', onclick: () => answer('control') }, 'Allow control'),
+        h('button', { 'data-testid': 'approve-view', onclick: () => answer('view') }, 'Allow view only'),
+        h('button', { class: 'danger', 'data-testid': 'approve-deny', onclick: () => answer('deny') }, 'Deny')),
+    ]);
+    this.approvals.set(req.id, close);
+  }
+
   private showInvite(): void {
     const code = h('div', { class: 'code', 'data-testid': 'invite-code' }, this.info.code);
     const copy = h('button', { class: 'primary', onclick: () => navigator.clipboard.writeText(this.info.code).then(() => toast('invite code copied'), () => toast('select the code and copy it')) }, 'Copy');
-    dialog('Invite someone', [h('div', { class: 'muted' }, 'Send this code to your pair. Anyone with it can join this session.'), code, h('div', { class: 'row' }, copy)]);
+    const reissue = this.info.role === 'host'
+      ? h('button', { 'data-testid': 'reissue', title: 'The current code stops working; people already here stay', onclick: () => this.api.reissueCode().then((c) => { this.info.code = c; code.textContent = c; toast('new invite code issued; the old one no longer works'); }, (e) => toast(errorText(e))) }, 'Re-issue code')
+      : null;
+    dialog('Invite someone', [h('div', { class: 'muted' }, 'Send this code to your pair. They can join once you approve them.'), code, h('div', { class: 'row' }, copy, reissue)]);
   }
 
   private showHelp(): void {

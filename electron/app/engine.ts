@@ -68,7 +68,9 @@ export class AppEngine extends EventEmitter<{ event: [EngineEvent] }> implements
     this.claim();
     try {
       const settings = await this.getSettings();
-      const session = new HostSession({ cols: 80, rows: 24, ...this.opts.hostOptions, hostName: settings.name });
+      const session = new HostSession({ cols: 80, rows: 24, approve: 'prompt', ...this.opts.hostOptions, hostName: settings.name });
+      session.on('join-request', (request) => this.send({ type: 'join-request', request }));
+      session.on('join-request-closed', (id) => this.send({ type: 'join-request-closed', id }));
       let share: Share;
       try {
         share = await shareSession(session, { ...(settings.relayUrl ? { relayUrl: settings.relayUrl } : {}), ...(this.opts.embeddedHost ? { embeddedHost: this.opts.embeddedHost } : {}) });
@@ -77,6 +79,7 @@ export class AppEngine extends EventEmitter<{ event: [EngineEvent] }> implements
         throw e;
       }
       this.host_ = { session, share };
+      share.events.on('rejected', (e) => this.send({ type: 'notice', code: e.code, message: `refused a join: ${e.message}` }));
       const [hostEnd, viewEnd] = LocalLink.pair();
       session.attach(hostEnd, 'host');
       const client = new SessionClient(viewEnd, settings.name);
@@ -93,7 +96,11 @@ export class AppEngine extends EventEmitter<{ event: [EngineEvent] }> implements
     this.claim();
     try {
       const settings = await this.getSettings();
-      const client = await joinSession(code, { name: settings.name, ...(settings.relayUrl ? { defaultRelayUrl: settings.relayUrl } : {}) });
+      const client = await joinSession(code, {
+        name: settings.name,
+        onPending: () => this.send({ type: 'waiting-approval' }),
+        ...(settings.relayUrl ? { defaultRelayUrl: settings.relayUrl } : {}),
+      });
       return await this.adopt(client, 'guest', code.trim());
     } finally {
       this.busy = false;
@@ -115,9 +122,35 @@ export class AppEngine extends EventEmitter<{ event: [EngineEvent] }> implements
   }
 
   async setPermission(participant: string, permission: Permission): Promise<void> {
-    if (!this.host_) throw new PairmuxError(ErrorCode.Forbidden, 'only the host can change permissions');
+    this.requireHost();
     if (permission !== 'view' && permission !== 'control') throw new PairmuxError(ErrorCode.BadCommand, 'permission must be "view" or "control"');
-    this.host_.session.setPermission(String(participant), permission);
+    this.host_!.session.setPermission(String(participant), permission);
+  }
+
+  async answerJoin(request: string, decision: Permission | 'deny'): Promise<void> {
+    const host = this.requireHost();
+    if (decision === 'deny') host.session.deny(String(request));
+    else if (decision === 'view' || decision === 'control') host.session.approve(String(request), decision);
+    else throw new PairmuxError(ErrorCode.BadCommand, 'answer "control", "view" or "deny"');
+  }
+
+  async kick(participant: string): Promise<void> {
+    this.requireHost().session.kick(String(participant));
+  }
+
+  async reissueCode(): Promise<string> {
+    const host = this.requireHost();
+    const code = await host.share.reissue();
+    if (this.info) {
+      this.info = { ...this.info, code };
+      this.send({ type: 'session', info: this.info });
+    }
+    return code;
+  }
+
+  private requireHost(): { session: HostSession; share: Share } {
+    if (!this.host_) throw new PairmuxError(ErrorCode.Forbidden, 'only the host can do that');
+    return this.host_;
   }
 
   async openLink(url: string): Promise<boolean> {

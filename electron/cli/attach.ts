@@ -7,8 +7,9 @@ import { PairmuxError } from '../../protocol/errors.js';
 import type { Command } from '../../protocol/session.js';
 import { joinSession } from '../guest/join.js';
 import { SessionClient } from '../guest/session-client.js';
-import { HostSession } from '../host/host-session.js';
-import { shareSession } from '../host/share.js';
+import { HostSession, type JoinRequest } from '../host/host-session.js';
+import { shareSession, type Share } from '../host/share.js';
+import type { Permission } from '../../protocol/session.js';
 import { LocalLink } from '../net/link.js';
 import { composeFrame, diffFrame, type Frame } from './render.js';
 import { geometry } from '../../protocol/layout.js';
@@ -24,6 +25,7 @@ export const HELP = [
   '  c        new window              n / p  next / previous window',
   '  0-9      window by number        ,  rename window',
   '  x        close pane              i  show the invite code',
+  '  R        re-issue the invite code (host; the old code stops working)',
   '  ?        this help               Ctrl-B  send a literal Ctrl-B',
   'Everything else, Ctrl-C included, goes to the program in the pane.',
 ];
@@ -38,8 +40,27 @@ export class TerminalAttach {
   private detached!: (code: number) => void;
   readonly done: Promise<number>;
 
-  constructor(private readonly client: SessionClient, private readonly label: string, private readonly invite?: string) {
+  private requests: JoinRequest[] = [];
+
+  constructor(private readonly client: SessionClient, private readonly label: string, private readonly hosting?: { session: HostSession; share: Share }) {
     this.done = new Promise((r) => (this.detached = r));
+    if (hosting) {
+      hosting.session.on('join-request', (r) => {
+        this.requests.push(r);
+        this.prev = undefined;
+        this.schedule();
+      });
+      hosting.session.on('join-request-closed', (id) => {
+        this.requests = this.requests.filter((r) => r.id !== id);
+        this.prev = undefined;
+        this.schedule();
+      });
+      hosting.share.events.on('rejected', (e) => this.flash(`refused a join: ${e.message} [${e.code}]`));
+    }
+  }
+
+  private get invite(): string | undefined {
+    return this.hosting?.share.code;
   }
 
   start(): void {
@@ -110,7 +131,8 @@ export class TerminalAttach {
 
   private statusLine(cols: number): string {
     const s = this.client.state;
-    let left = `[${this.label}] `;
+    const me = s?.participants.find((p) => p.id === this.client.participant);
+    let left = `[${this.label}${me?.permission === 'view' ? ' · view only' : ''}] `;
     if (s) {
       left += s.windows.map((w, i) => `${i}:${w.name}${w.id === s.activeWindow ? '*' : ''}`).join(' ');
     }
@@ -128,11 +150,15 @@ export class TerminalAttach {
     if (!s) return;
     const screens = new Map([...this.client.replicas].map(([id, r]) => [id, r.screen.term]));
     const frame = composeFrame(s, screens, cols, rows, this.statusLine(cols));
-    if (this.overlay) {
-      const w = Math.min(cols - 2, Math.max(...this.overlay.map((l) => l.length)) + 2);
-      const top = Math.max(0, Math.floor((rows - 1 - this.overlay.length) / 2));
+    const req = this.requests[0];
+    const overlay = req
+      ? [`${req.name} wants to join this session.`, '', '  c   allow control (they can type in your shells)', '  v   allow view only', '  n   deny', '', 'Only let in people you sent the invite code to.']
+      : this.overlay;
+    if (overlay) {
+      const w = Math.min(cols - 2, Math.max(...overlay.map((l) => l.length)) + 2);
+      const top = Math.max(0, Math.floor((rows - 1 - overlay.length) / 2));
       const left = Math.max(0, Math.floor((cols - w) / 2));
-      this.overlay.forEach((l, i) => {
+      overlay.forEach((l, i) => {
         if (top + i < rows - 1) frame.rows[top + i] = ' '.repeat(left) + `\x1b[7m ${l.padEnd(w - 1).slice(0, w - 1)}\x1b[0m` + ' '.repeat(Math.max(0, cols - left - w));
       });
       delete frame.cursor;
@@ -146,6 +172,24 @@ export class TerminalAttach {
   }
 
   private onKeys = (buf: Buffer) => {
+    const req = this.requests[0];
+    if (req && this.hosting) {
+      // The approval prompt takes the next key: c, v or n (anything else is ignored).
+      const key = buf.toString('latin1', 0, 1);
+      const answer = key === 'c' ? 'control' : key === 'v' ? 'view' : key === 'n' ? 'deny' : undefined;
+      if (!answer) return;
+      this.requests.shift();
+      try {
+        if (answer === 'deny') this.hosting.session.deny(req.id);
+        else this.hosting.session.approve(req.id, answer);
+        this.flash(answer === 'deny' ? `denied ${req.name}` : `${req.name} joined (${answer === 'view' ? 'view only' : 'control'})`);
+      } catch (e) {
+        this.flash((e as Error).message);
+      }
+      this.prev = undefined;
+      this.schedule();
+      return;
+    }
     if (this.overlay) {
       this.overlay = undefined;
       this.prev = undefined;
@@ -207,6 +251,13 @@ export class TerminalAttach {
         return;
       }
       case '?': this.overlay = HELP; return;
+      case 'R':
+        if (!this.hosting) return this.flash('only the host can re-issue the invite code');
+        this.hosting.share.reissue().then(
+          (code) => { this.overlay = ['Invite code re-issued; the old one no longer works:', ...chunk(code, Math.max(20, this.size().cols - 8))]; this.schedule(); },
+          (e: Error) => this.flash(e.message),
+        );
+        return;
       case 'i': this.overlay = this.invite ? ['Invite code (also printed before attaching):', ...chunk(this.invite, Math.max(20, this.size().cols - 8))] : ['Ask the host for the invite code.']; return;
       case '\x1b[A': case '\x1b[B': case '\x1b[C': case '\x1b[D': {
         const target = neighbour(s, pane, key[2]!);
@@ -264,13 +315,19 @@ export interface HostCliOptions {
   relayUrl?: string;
   name?: string;
   port?: number;
+  /** Admit every guest with this permission instead of asking (scripted hosts). */
+  allow?: Permission;
 }
 
 export async function runHost(opts: HostCliOptions): Promise<number> {
   const tty = Boolean(process.stdout.isTTY && process.stdin.isTTY);
   const cols = process.stdout.columns || 80;
   const rows = Math.max(1, (process.stdout.rows || 24) - 1);
-  const session = new HostSession({ cols, rows });
+  if (!tty && !opts.allow) {
+    process.stderr.write('pairmux host: without a terminal nobody can approve joins; pass --allow view or --allow control to admit guests automatically\n');
+    return 2;
+  }
+  const session = new HostSession({ cols, rows, approve: opts.allow ?? 'prompt' });
   const share = await shareSession(session, { relayUrl: opts.relayUrl, embeddedPort: opts.port ?? 0 });
   process.stdout.write(`pairmux: session hosted via ${share.relayUrl}. Invite code (give it to your pair):\n${share.code}\n`);
   const end = async () => {
@@ -291,7 +348,7 @@ export async function runHost(opts: HostCliOptions): Promise<number> {
   const [hostEnd, viewEnd] = LocalLink.pair();
   session.attach(hostEnd, 'host');
   const client = new SessionClient(viewEnd, opts.name ?? process.env.USER ?? 'host');
-  const view = new TerminalAttach(client, 'pairmux host', share.code);
+  const view = new TerminalAttach(client, 'pairmux host', { session, share });
   view.start();
   const code = await view.done;
   await end();
@@ -305,7 +362,11 @@ export async function runJoin(code: string, opts: { name?: string; defaultRelayU
     return 2;
   }
   process.stdout.write('pairmux: joining…\n');
-  const client = await joinSession(code, { name: opts.name ?? process.env.USER ?? 'guest', ...(opts.defaultRelayUrl ? { defaultRelayUrl: opts.defaultRelayUrl } : {}) });
+  const client = await joinSession(code, {
+    name: opts.name ?? process.env.USER ?? 'guest',
+    onPending: () => process.stdout.write('pairmux: connected; waiting for the host to let you in…\n'),
+    ...(opts.defaultRelayUrl ? { defaultRelayUrl: opts.defaultRelayUrl } : {}),
+  });
   const view = new TerminalAttach(client, 'pairmux');
   view.start();
   const exit = await view.done;

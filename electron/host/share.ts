@@ -34,6 +34,8 @@ export interface Share {
   code: string;
   relayUrl: string;
   embeddedRelay?: Relay;
+  /** Revoke the current code and issue a new one without ending the session. */
+  reissue(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -54,36 +56,64 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
     const shown = host === '0.0.0.0' ? lanAddress() : host;
     relayUrl = `ws://${shown}:${embeddedRelay.port}`;
   }
-  const invite = newInvite(relayUrl === opts.defaultRelayUrl ? undefined : relayUrl);
+  const publicUrl = relayUrl;
   const connectUrl = embeddedRelay ? `ws://127.0.0.1:${embeddedRelay.port}` : relayUrl;
-  let listener: HostListener;
+  const connecting = new Set<string>();
+  const events = new EventEmitter<ShareEvents>();
+
+  /** A fresh room and secret on the relay, with its listener wired to the session. */
+  const openRoom = async () => {
+    const invite = newInvite(publicUrl === opts.defaultRelayUrl ? undefined : publicUrl);
+    const listener = await HostListener.open(connectUrl, invite);
+    listener.on('peer-joined', (peer) => connecting.add(peer));
+    listener.on('peer-left', (peer) => connecting.delete(peer));
+    listener.on('link', (link, peer, auth) => {
+      connecting.delete(peer);
+      session.attach(link, 'guest', auth);
+    });
+    listener.on('rejected', (peer, error) => {
+      connecting.delete(peer);
+      events.emit('rejected', error);
+    });
+    return { invite, listener };
+  };
+
+  let room: Awaited<ReturnType<typeof openRoom>>;
   try {
-    listener = await HostListener.open(connectUrl, invite);
+    room = await openRoom();
   } catch (e) {
     await embeddedRelay?.close();
     throw e;
   }
-  const connecting = new Set<string>();
-  const events = new EventEmitter<ShareEvents>();
-  listener.on('peer-joined', (peer) => connecting.add(peer));
-  listener.on('peer-left', (peer) => connecting.delete(peer));
-  listener.on('link', (link, peer, auth) => {
-    connecting.delete(peer);
-    session.attach(link, 'guest', auth);
-  });
-  listener.on('rejected', (peer, error) => {
-    connecting.delete(peer);
-    events.emit('rejected', error);
-  });
-  const onEnded = () => void close();
+  const onEnded = () => void share.close();
   session.once('ended', onEnded);
   let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    session.off('ended', onEnded);
-    listener.close();
-    await embeddedRelay?.close();
+  const share: Share = {
+    events,
+    connecting,
+    invite: room.invite,
+    code: encodeInvite(room.invite),
+    relayUrl: publicUrl,
+    ...(embeddedRelay ? { embeddedRelay } : {}),
+    // Revoke the code and issue a new one: the old room closes on the relay
+    // (its secret is useless from now on); guests already connected stay,
+    // since their links are peer-to-peer.
+    reissue: async () => {
+      const next = await openRoom();
+      room.listener.close();
+      connecting.clear();
+      room = next;
+      share.invite = next.invite;
+      share.code = encodeInvite(next.invite);
+      return share.code;
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      session.off('ended', onEnded);
+      room.listener.close();
+      await embeddedRelay?.close();
+    },
   };
-  return { events, connecting, invite, code: encodeInvite(invite), relayUrl, ...(embeddedRelay ? { embeddedRelay } : {}), close };
+  return share;
 }

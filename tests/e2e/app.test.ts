@@ -26,7 +26,7 @@ let guest: Page;
 let code: string;
 const dirs: string[] = [];
 
-type Hook = { state(): { windows: { layout: unknown; activePane: number; name: string }[]; panes: { id: number }[]; activeWindow: number } | undefined; paneText(id: number): string[] | null; renderer(id: number): string | null; scale(): number };
+type Hook = { state(): { windows: { layout: unknown; activePane: number; name: string }[]; panes: { id: number }[]; participants: { id: string; name: string }[]; activeWindow: number } | undefined; paneText(id: number): string[] | null; renderer(id: number): string | null; scale(): number };
 const hook = (p: Page) => ({
   state: () => p.evaluate(() => (window as unknown as { __pairmux?: Hook }).__pairmux?.state()),
   text: (id: number) => p.evaluate((i) => ((window as unknown as { __pairmux?: Hook }).__pairmux?.paneText(i) ?? []).join('\n'), id),
@@ -93,9 +93,14 @@ describe('desktop app in Chromium: host and guest', () => {
     await host.keyboard.press('Escape');
   });
 
-  it('the guest pastes the code and joins; both see each other', async () => {
+  it('the guest pastes the code; the host is asked and allows control; both see each other', async () => {
     await guest.getByTestId('invite-input').fill(code);
     await guest.getByTestId('join').click();
+    await expect.poll(() => guest.getByTestId('join').textContent()).toContain('Waiting for the host');
+    await host.getByTestId('approve-control').waitFor();
+    expect(await host.locator('.dialog h2').textContent()).toBe('bob wants to join');
+    await host.screenshot({ path: join(ARTIFACTS, 'approval.png') });
+    await host.getByTestId('approve-control').click();
     await guest.getByTestId('participants').waitFor();
     await expect.poll(() => guest.getByTestId('participants').textContent()).toMatch(/alice.*bob|bob.*alice/s);
     await expect.poll(() => host.getByTestId('participants').textContent()).toContain('bob');
@@ -216,5 +221,21 @@ describe('desktop app in Chromium: host and guest', () => {
       await expect.poll(async () => (await hook(page).state())?.panes.map((p) => p.id)).toEqual([b]);
       await expect.poll(() => page.getByTestId(`pane-${a}`).count()).toBe(0);
     }
+  });
+
+  it('the host makes the guest view-only: the guest sees it and its typing reaches no shell; control comes back', async () => {
+    const guestId = (await hook(guest).state())!.participants.find((p) => p.name === 'bob')!.id;
+    await host.getByTestId(`perm-${guestId}`).click();
+    await expect.poll(() => guest.getByTestId('view-only').isVisible()).toBe(true);
+    const pane = (await hook(guest).state())!.windows[0]!.activePane;
+    await guest.locator(`[data-testid=pane-${pane}] .xterm`).click();
+    await guest.keyboard.type('echo view-only-typed\n');
+    await host.locator(`[data-testid=pane-${pane}] .xterm`).click();
+    await host.keyboard.type('echo host-still-types\n');
+    await expect.poll(() => hook(host).text(pane)).toContain('host-still-types');
+    expect(await hook(host).text(pane)).not.toContain('view-only-typed');
+    await guest.screenshot({ path: join(ARTIFACTS, 'guest-view-only.png') });
+    await host.getByTestId(`perm-${guestId}`).click();
+    await expect.poll(() => guest.getByTestId('view-only').isVisible()).toBe(false);
   });
 });

@@ -30,6 +30,8 @@ beforeAll(async () => {
   }, 'the host to print an invite code');
   await waitFor(() => screen('host').includes('[pairmux host]'), 'the host to attach');
   tmux('new-session', '-d', '-s', 'guest', '-x', '90', '-y', '25', `cd ${ROOT} && ${shellEnv} ${process.execPath} ${BIN} join ${code} --name bob; sleep 60`);
+  await waitFor(() => screen('host').includes('bob wants to join this session'), 'the host to be asked about bob');
+  keys('host', 'c');
   await waitFor(() => screen('guest').includes('alice, bob'), 'the guest to join');
 });
 
@@ -83,6 +85,15 @@ describe('pairmux CLI in tmux', () => {
     await waitFor(() => screen('host').includes('0:work*'), 'the new window name on the host');
     keys('guest', 'C-b', 'c');
     await waitFor(() => screen('host').includes('1:bash*'), 'a second window');
+  });
+
+  it('the host denies a second guest, who is told so plainly', async () => {
+    tmux('new-session', '-d', '-s', 'eve', '-x', '90', '-y', '10', `cd ${ROOT} && ${shellEnv} ${process.execPath} ${BIN} join ${code} --name eve; sleep 60`);
+    await waitFor(() => screen('eve').includes('waiting for the host'), 'eve to wait for approval');
+    await waitFor(() => screen('host').includes('eve wants to join this session'), 'the host to be asked about eve');
+    keys('host', 'n');
+    await waitFor(() => screen('eve').includes('the host declined your request to join'), 'eve to be told she was denied');
+    await waitFor(() => !screen('host').includes('eve wants to join'), 'the prompt to close');
   });
 
   it('detaches the guest with Ctrl-B d and the host goes on', async () => {

@@ -38,10 +38,96 @@ const code = (file: string) =>
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/^\s*\/\/.*$/gm, '');
 
-// The preload is loaded with a fake 'electron' (the real one needs the binary).
+// main.ts and the preload are loaded with a fake 'electron' (the real one
+// needs the binary). It records what the app asks of Electron.
 const fake = vi.hoisted(() => {
+  type Listener = (...args: unknown[]) => unknown;
+  class Emitter {
+    readonly handlers = new Map<string, Listener[]>();
+    on(name: string, l: Listener) {
+      this.handlers.set(name, [...(this.handlers.get(name) ?? []), l]);
+      return this;
+    }
+    once(name: string, l: Listener) {
+      return this.on(name, l);
+    }
+    emit(name: string, ...args: unknown[]) {
+      for (const l of this.handlers.get(name) ?? []) l(...args);
+    }
+  }
+  const app = Object.assign(new Emitter(), {
+    isPackaged: false,
+    userData: '',
+    sandboxed: false,
+    readyAsked: false,
+    enableSandbox() {
+      app.sandboxed = true;
+    },
+    requestSingleInstanceLock: () => true,
+    quit: () => {},
+    isReady: () => true,
+    getPath: (name: string) => (name === 'userData' ? app.userData : ''),
+    whenReady() {
+      app.readyAsked = true;
+      return Promise.resolve();
+    },
+  });
+  let nextContentsId = 1;
+  class WebContents extends Emitter {
+    readonly id = nextContentsId++;
+    readonly mainFrame = { frameTreeNodeId: 1 };
+    readonly sent: unknown[][] = [];
+    destroyed = false;
+    openHandler: (() => unknown) | undefined;
+    setWindowOpenHandler(h: () => unknown) {
+      this.openHandler = h;
+    }
+    send(...args: unknown[]) {
+      this.sent.push(args);
+    }
+    isDestroyed() {
+      return this.destroyed;
+    }
+  }
+  const windows: BrowserWindow[] = [];
+  class BrowserWindow extends Emitter {
+    readonly webContents = new WebContents();
+    loaded: string | undefined;
+    constructor(readonly options: Record<string, unknown>) {
+      super();
+      windows.push(this);
+      app.emit('web-contents-created', {}, this.webContents);
+    }
+    loadURL(url: string) {
+      this.loaded = url;
+      return Promise.resolve();
+    }
+    close() {
+      this.webContents.destroyed = true;
+      this.emit('closed');
+    }
+    isDestroyed = () => this.webContents.destroyed;
+    show() {}
+    focus() {}
+    restore() {}
+    isMinimized = () => false;
+    setBackgroundColor() {}
+  }
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   return {
+    app,
+    BrowserWindow,
+    windows,
+    schemes: [] as unknown[],
+    schemesBeforeReady: false,
+    protocolHandlers: new Map<string, (req: { url: string; method: string }) => Promise<Response>>(),
+    ipcHandlers: new Map<string, Listener>(),
+    permissions: {} as { request?: Listener; check?: Listener; device?: Listener },
+    menu: undefined as unknown,
+    dialogResponse: 1,
+    showMessageBox: vi.fn(async (_window: unknown, _options: Record<string, unknown>) => ({ response: 1 })),
+    openExternal: vi.fn(async (_url: string) => {}),
+    // preload side
     exposed: new Map<string, unknown>(),
     invoke: vi.fn<(channel: string, req: unknown) => Promise<unknown>>(),
     listeners,
@@ -51,6 +137,30 @@ const fake = vi.hoisted(() => {
   };
 });
 vi.mock('electron', () => ({
+  app: fake.app,
+  BrowserWindow: fake.BrowserWindow,
+  protocol: {
+    registerSchemesAsPrivileged(schemes: unknown[]) {
+      fake.schemes = schemes;
+      fake.schemesBeforeReady = !fake.app.readyAsked;
+    },
+    handle: (scheme: string, h: (req: { url: string; method: string }) => Promise<Response>) => fake.protocolHandlers.set(scheme, h),
+  },
+  session: {
+    defaultSession: {
+      setPermissionRequestHandler: (h: (...a: unknown[]) => unknown) => (fake.permissions.request = h),
+      setPermissionCheckHandler: (h: (...a: unknown[]) => unknown) => (fake.permissions.check = h),
+      setDevicePermissionHandler: (h: (...a: unknown[]) => unknown) => (fake.permissions.device = h),
+    },
+  },
+  ipcMain: {
+    handle: (channel: string, h: (...a: unknown[]) => unknown) => fake.ipcHandlers.set(channel, h),
+    removeHandler: (channel: string) => fake.ipcHandlers.delete(channel),
+  },
+  Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: (m: unknown) => (fake.menu = m) },
+  nativeTheme: { shouldUseDarkColors: true, on: () => {} },
+  dialog: { showMessageBox: fake.showMessageBox },
+  shell: { openExternal: fake.openExternal },
   contextBridge: { exposeInMainWorld: (key: string, api: unknown) => fake.exposed.set(key, api) },
   ipcRenderer: {
     invoke: (channel: string, req: unknown) => fake.invoke(channel, req),
@@ -125,6 +235,7 @@ describe('security baseline (source guards)', () => {
 
   it('checks every IPC sender and opens links only after confirmation', () => {
     expect(ipc).toMatch(/const engine = senderEngine\(event, engines\);/);
+    expect(main).toMatch(/forwardEvents\(engine, contents\)/);
     expect(main).toMatch(/registerInvokeHandler\(ipcMain, engineByContents\)/);
     expect(main).toMatch(/dialog\.showMessageBox/);
     expect(main).toMatch(/if \(response !== 0\) return false;\s*await shell\.openExternal\(u\.href\)/);
@@ -239,10 +350,6 @@ describe('dispatch', () => {
     expect(!res.ok && res.error.code).toBe(ErrorCode.BadCommand);
     expect(engine.calls).toEqual([]);
     expect(engine.disposed).toBe(false);
-  });
-
-  it('knows every API method', () => {
-    expect(ENGINE_METHODS).toEqual(['getSettings', 'setSettings', 'host', 'join', 'leave', 'command', 'input', 'setPermission', 'openLink']);
   });
 });
 
@@ -386,5 +493,111 @@ describe('preload bridge', () => {
     fake.emit(IpcChannel.event, {}, payload);
     expect(seen).toHaveLength(1);
     expect(fake.listeners.get(IpcChannel.event)?.size).toBe(0);
+  });
+});
+
+// ---- main.ts, with a fake 'electron' ----
+
+describe('main.ts', () => {
+  let dataDir: string;
+  let window: InstanceType<typeof fake.BrowserWindow>;
+  let contents: InstanceType<typeof fake.BrowserWindow>['webContents'];
+  const fromApp = () => ({ sender: contents, senderFrame: { parent: null, frameTreeNodeId: 1, url: 'app://pairmux/index.html' } });
+  const call = (method: string, ...args: unknown[]) => fake.ipcHandlers.get(IpcChannel.invoke)!(fromApp(), { id: 1, method, args }) as Promise<CarrierResponse>;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'pairmux-userdata-'));
+    fake.app.userData = dataDir;
+    await import('../../electron/main.js');
+    await new Promise((r) => setTimeout(r, 0)); // whenReady().then(...)
+    window = fake.windows[0]!;
+    contents = window.webContents;
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('registers app:// as a privileged scheme before ready and sandboxes every renderer', () => {
+    expect(fake.schemes).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    expect(fake.schemesBeforeReady).toBe(true);
+    expect(fake.app.sandboxed).toBe(true);
+  });
+
+  it('opens one locked-down window on app://pairmux/index.html', () => {
+    expect(fake.windows).toHaveLength(1);
+    expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false });
+    expect(String((window.options.webPreferences as { preload: string }).preload)).toMatch(/electron[\\/]preload\.cjs$/);
+    expect(window.options.backgroundColor).toBe('#1e1e1e');
+    expect(window.loaded).toBe('app://pairmux/index.html');
+  });
+
+  it('refuses navigation away from the app, new windows and webviews', () => {
+    const navigate = (event: string, url: string) => {
+      const e = { url, preventDefault: vi.fn() };
+      contents.emit(event, e);
+      return e.preventDefault.mock.calls.length > 0;
+    };
+    expect(navigate('will-navigate', 'https://evil.example/')).toBe(true);
+    expect(navigate('will-navigate', 'file:///etc/passwd')).toBe(true);
+    expect(navigate('will-frame-navigate', 'https://evil.example/')).toBe(true);
+    expect(navigate('will-redirect', 'https://evil.example/')).toBe(true);
+    expect(navigate('will-navigate', 'app://pairmux/index.html')).toBe(false);
+    expect(contents.openHandler?.()).toEqual({ action: 'deny' });
+    const attach = { preventDefault: vi.fn() };
+    contents.emit('will-attach-webview', attach);
+    expect(attach.preventDefault).toHaveBeenCalled();
+  });
+
+  it('grants no permission but sanitized clipboard writes', () => {
+    const granted = (permission: string) => {
+      let answer: unknown;
+      fake.permissions.request!(contents, permission, (ok: boolean) => (answer = ok), {});
+      return answer;
+    };
+    expect(granted('media')).toBe(false);
+    expect(granted('notifications')).toBe(false);
+    expect(granted('openExternal')).toBe(false);
+    expect(granted('clipboard-sanitized-write')).toBe(true);
+    expect(fake.permissions.check!(contents, 'clipboard-read', 'app://pairmux', {})).toBe(false);
+    expect(fake.permissions.device!({})).toBe(false);
+  });
+
+  it('serves the UI over app:// with the CSP', async () => {
+    const res = await fake.protocolHandlers.get('app')!({ url: 'app://pairmux/', method: 'GET' });
+    expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+  });
+
+  it("routes the window's IPC to its own engine and refuses other senders", async () => {
+    const res = await call('getSettings');
+    expect(res).toMatchObject({ ok: true, value: { relayUrl: null } });
+    expect(await call('dispose')).toMatchObject({ ok: false, error: { code: ErrorCode.BadCommand } });
+    const stranger = { ...fromApp(), sender: { id: 999, mainFrame: { frameTreeNodeId: 1 } } };
+    expect(() => fake.ipcHandlers.get(IpcChannel.invoke)!(stranger, { id: 1, method: 'getSettings', args: [] })).toThrow(PairmuxError);
+  });
+
+  it('opens a link only after the user confirms, and only http(s)', async () => {
+    fake.showMessageBox.mockResolvedValueOnce({ response: 1 });
+    expect(await call('openLink', 'https://example.com/a')).toEqual({ id: 1, ok: true, value: false });
+    expect(fake.openExternal).not.toHaveBeenCalled();
+    const [, options] = fake.showMessageBox.mock.calls[0]!;
+    expect(options).toMatchObject({ message: 'Open this link?', detail: 'https://example.com/a', buttons: ['Open', 'Cancel'], defaultId: 1, cancelId: 1 });
+
+    fake.showMessageBox.mockResolvedValueOnce({ response: 0 });
+    expect(await call('openLink', 'https://example.com/b')).toEqual({ id: 1, ok: true, value: true });
+    expect(fake.openExternal).toHaveBeenCalledWith('https://example.com/b');
+
+    fake.showMessageBox.mockClear();
+    expect(await call('openLink', 'javascript:alert(1)')).toMatchObject({ ok: true, value: false });
+    expect(await call('openLink', 'file:///etc/passwd')).toMatchObject({ ok: true, value: false });
+    expect(fake.showMessageBox).not.toHaveBeenCalled();
+  });
+
+  it('has an Edit menu, and DevTools in development', () => {
+    const labels = (fake.menu as Array<{ label?: string; submenu?: Array<{ role?: string }> }>).map((m) => m.label);
+    expect(labels).toContain('Edit');
+    expect(labels).toContain('View'); // app.isPackaged is false here
+  });
+
+  it("forgets the window's engine when the window closes", () => {
+    window.close();
+    expect(() => fake.ipcHandlers.get(IpcChannel.invoke)!(fromApp(), { id: 1, method: 'getSettings', args: [] })).toThrow(PairmuxError);
   });
 });
