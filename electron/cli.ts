@@ -15,7 +15,8 @@ const USAGE = `usage:
                                                         start a session and attach to it; each guest
                                                         must be approved (--allow admits everyone)
   pairmux join CODE [--name NAME] [--relay URL]         join a session with an invite code
-  pairmux relay [--port N] [--host ADDR] [--ice-server URL]...
+  pairmux relay [--port N] [--host ADDR] [--ice-server URL]... [--idle-seconds N]
+                [--max-connections-per-address N] [--joins-per-minute N]
                                                         run a signaling relay (default port 7420)
   pairmux ui [--port N] [--data DIR]                    the desktop UI in a local browser (dev mode)
 Keys in a session (prefix Ctrl-B, as in tmux): d detach, % split side by side,
@@ -36,6 +37,9 @@ async function main(argv: string[]): Promise<number> {
       'ice-server': { type: 'string', multiple: true },
       data: { type: 'string' },
       allow: { type: 'string' },
+      'idle-seconds': { type: 'string' },
+      'joins-per-minute': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,10 +50,14 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'relay': {
       const iceServers: IceServer[] = (values['ice-server'] ?? []).map((urls) => ({ urls }));
+      const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
       const relay = await startRelay({
         port: values.port ? Number(values.port) : 7420,
         host: values.host ?? '0.0.0.0',
         iceServers,
+        ...(values['idle-seconds'] ? { idleMs: num(values['idle-seconds'])! * 1000 } : {}),
+        ...(values['max-connections-per-address'] ? { maxConnectionsPerAddress: num(values['max-connections-per-address'])! } : {}),
+        ...(values['joins-per-minute'] ? { joinsPerMinutePerAddress: num(values['joins-per-minute'])!, joinsPerMinutePerRoom: num(values['joins-per-minute'])! } : {}),
         log: (l) => console.log(`[relay] ${l}`),
       });
       console.log(`pairmux relay listening on port ${relay.port} (health: http://127.0.0.1:${relay.port}/health)`);

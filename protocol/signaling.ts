@@ -32,6 +32,9 @@ export const CloseCode = {
   UnknownType: 4415,
   RateLimited: 4429,
   RoomFull: 4403,
+  Idle: 4408,
+  RoomExpired: 4411,
+  TooManyConnections: 4431,
 } as const;
 
 export interface IceServer {
@@ -160,6 +163,9 @@ export function closeCodeFor(code: ErrorCode): number {
     case ErrorCode.RoomClosed: return CloseCode.RoomClosed;
     case ErrorCode.RateLimited: return CloseCode.RateLimited;
     case ErrorCode.RoomFull: return CloseCode.RoomFull;
+    case ErrorCode.Idle: return CloseCode.Idle;
+    case ErrorCode.RoomExpired: return CloseCode.RoomExpired;
+    case ErrorCode.TooManyConnections: return CloseCode.TooManyConnections;
     default: return CloseCode.Malformed;
   }
 }

@@ -23,9 +23,24 @@ export interface RelayOptions {
   /** Sustained messages per second per connection, and the burst allowed above it. */
   messagesPerSecond?: number;
   messageBurst?: number;
+  maxConnectionsPerAddress?: number;
+  maxRoomsPerAddress?: number;
+  maxConnections?: number;
+  maxRooms?: number;
+  /** Join attempts per minute from one address, and into one room. */
+  joinsPerMinutePerAddress?: number;
+  joinsPerMinutePerRoom?: number;
+  /** A connection that has not hosted or joined a room after this long is closed. */
+  idleMs?: number;
+  /** A room is closed this long after it opened (hosts reconnect for long sessions). */
+  roomLifetimeMs?: number;
   log?: (line: string) => void;
 }
 
+/**
+ * Every limit in one place, with why. The relay is public and untrusted by
+ * design; these keep one client (or one address) from exhausting it.
+ */
 export const RelayDefaults = {
   port: 7420,
   host: '0.0.0.0',
@@ -34,23 +49,58 @@ export const RelayDefaults = {
   // 50/s with a burst of 200 leaves ample room while stopping floods.
   messagesPerSecond: 50,
   messageBurst: 200,
+  // A team behind one NAT shares an address: generous, but bounded.
+  maxConnectionsPerAddress: 64,
+  maxRoomsPerAddress: 16,
+  // Whole-relay ceilings: ~10 KB of state per connection keeps this in the tens of MB.
+  maxConnections: 10_000,
+  maxRooms: 5_000,
+  // Guessing a room id is hopeless (128 bits) and the secret more so (256);
+  // these stop anyone from trying at scale anyway.
+  joinsPerMinutePerAddress: 30,
+  joinsPerMinutePerRoom: 60,
+  idleMs: 30_000,
+  roomLifetimeMs: 24 * 60 * 60 * 1000,
   /** Ping every client this often; one that misses a pong is dropped. */
   heartbeatMs: 30_000,
 } as const;
+
+/** A token bucket refilled continuously: `rate` per `perMs`, holding at most `burst`. */
+class Bucket {
+  private tokens: number;
+  private last = Date.now();
+  constructor(private readonly rate: number, private readonly perMs: number, private readonly burst: number) {
+    this.tokens = burst;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / this.perMs) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+  /** True once the bucket is full again (it can be forgotten). */
+  idle(): boolean {
+    return this.tokens + ((Date.now() - this.last) / this.perMs) * this.rate >= this.burst;
+  }
+}
 
 interface Room {
   id: string;
   host: Client;
   guests: Map<string, Client>;
+  expiry: NodeJS.Timeout;
 }
 
 interface Client {
   ws: WebSocket;
+  address: string;
   room?: Room;
   role?: 'host' | 'guest';
   peer?: string;
-  tokens: number;
-  lastRefill: number;
+  bucket: Bucket;
+  idle?: NodeJS.Timeout;
   alive: boolean;
   /** Set once the relay decided to close it: messages still in flight are ignored. */
   closing: boolean;
@@ -69,11 +119,28 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const iceServers = options.iceServers ?? [];
   const rooms = new Map<string, Room>();
   const clients = new Set<Client>();
+  const perAddress = new Map<string, { connections: number; rooms: number }>();
+  const joinBuckets = new Map<string, Bucket>(); // keyed "a:<address>" and "r:<room>"
+  const joinAllowed = (key: string, perMinute: number) => {
+    let b = joinBuckets.get(key);
+    if (!b) joinBuckets.set(key, (b = new Bucket(perMinute, 60_000, perMinute)));
+    return b.take();
+  };
+  const countsFor = (address: string) => {
+    let c = perAddress.get(address);
+    if (!c) perAddress.set(address, (c = { connections: 0, rooms: 0 }));
+    return c;
+  };
+  const release = (address: string) => {
+    const c = perAddress.get(address);
+    if (c && c.connections <= 0 && c.rooms <= 0) perAddress.delete(address);
+  };
 
   const http: Server = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, service: 'pairmux-relay', rooms: rooms.size, connections: clients.size }));
+      const mem = process.memoryUsage();
+      res.end(JSON.stringify({ ok: true, service: 'pairmux-relay', rooms: rooms.size, connections: clients.size, addresses: perAddress.size, heapUsed: mem.heapUsed, rss: mem.rss }));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -101,6 +168,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     c.room = undefined;
     if (c.role === 'host') {
       rooms.delete(room.id);
+      clearTimeout(room.expiry);
+      countsFor(c.address).rooms--;
+      release(c.address);
       log(`room ${room.id.slice(0, 8)}… closed (${room.guests.size} guests)`);
       for (const g of room.guests.values()) {
         g.room = undefined;
@@ -121,8 +191,21 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       case 'host': {
         if (c.room) throw new PairmuxError(ErrorCode.Malformed, 'this connection is already in a room');
         if (rooms.has(m.room)) throw new PairmuxError(ErrorCode.RoomExists, 'a session with this room id is already hosted here');
-        const room: Room = { id: m.room, host: c, guests: new Map() };
+        const counts = countsFor(c.address);
+        if (counts.rooms >= opts.maxRoomsPerAddress || rooms.size >= opts.maxRooms) {
+          throw new PairmuxError(ErrorCode.TooManyConnections, `too many rooms open from this address (at most ${opts.maxRoomsPerAddress})`);
+        }
+        counts.rooms++;
+        const expiry = setTimeout(() => {
+          send(c, { t: 'error', code: ErrorCode.RoomExpired, message: 'the room reached its lifetime; host again to get a new code' });
+          c.closing = true;
+          leave(c);
+          c.ws.close(CloseCode.RoomExpired, ErrorCode.RoomExpired);
+        }, opts.roomLifetimeMs);
+        expiry.unref();
+        const room: Room = { id: m.room, host: c, guests: new Map(), expiry };
         rooms.set(m.room, room);
+        clearTimeout(c.idle);
         c.room = room;
         c.role = 'host';
         log(`room ${m.room.slice(0, 8)}… opened`);
@@ -131,6 +214,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       }
       case 'join': {
         if (c.room) throw new PairmuxError(ErrorCode.Malformed, 'this connection is already in a room');
+        if (!joinAllowed(`a:${c.address}`, opts.joinsPerMinutePerAddress) || !joinAllowed(`r:${m.room}`, opts.joinsPerMinutePerRoom)) {
+          throw new PairmuxError(ErrorCode.RateLimited, 'too many join attempts; wait a minute and try again');
+        }
         const room = rooms.get(m.room);
         if (!room) throw new PairmuxError(ErrorCode.RoomNotFound, 'no session with this invite code is open on this relay (has the host ended it?)');
         if (room.guests.size >= opts.maxGuestsPerRoom) throw new PairmuxError(ErrorCode.RoomFull, `this session already has ${opts.maxGuestsPerRoom} guests`);
@@ -139,6 +225,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         c.room = room;
         c.role = 'guest';
         c.peer = peer;
+        clearTimeout(c.idle);
         send(c, { t: 'joined', room: m.room, peer, iceServers });
         send(room.host, { t: 'peer-joined', peer });
         return;
@@ -160,17 +247,26 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
   };
 
-  wss.on('connection', (ws: WebSocket, _req: IncomingMessage) => {
-    const c: Client = { ws, tokens: opts.messageBurst, lastRefill: Date.now(), alive: true, closing: false };
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const c: Client = { ws, address, bucket: new Bucket(opts.messagesPerSecond, 1000, opts.messageBurst), alive: true, closing: false };
+    const counts = countsFor(address);
+    if (counts.connections >= opts.maxConnectionsPerAddress || clients.size >= opts.maxConnections) {
+      release(address);
+      c.closing = true;
+      const err = new PairmuxError(ErrorCode.TooManyConnections, `too many connections from this address (at most ${opts.maxConnectionsPerAddress})`);
+      send(c, { t: 'error', code: err.code, message: err.message });
+      ws.close(closeCodeFor(err.code), err.code);
+      return;
+    }
+    counts.connections++;
     clients.add(c);
+    c.idle = setTimeout(() => fail(c, new PairmuxError(ErrorCode.Idle, `host or join a room within ${Math.round(opts.idleMs / 1000)} s of connecting`)), opts.idleMs);
+    c.idle.unref();
     ws.on('pong', () => { c.alive = true; });
     ws.on('message', (raw: RawData, isBinary: boolean) => {
       if (c.closing) return;
-      const now = Date.now();
-      c.tokens = Math.min(opts.messageBurst, c.tokens + ((now - c.lastRefill) / 1000) * opts.messagesPerSecond);
-      c.lastRefill = now;
-      if (c.tokens < 1) return fail(c, new PairmuxError(ErrorCode.RateLimited, `more than ${opts.messagesPerSecond} messages per second`));
-      c.tokens -= 1;
+      if (!c.bucket.take()) return fail(c, new PairmuxError(ErrorCode.RateLimited, `more than ${opts.messagesPerSecond} messages per second`));
       try {
         const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as ArrayBuffer);
         if (isBinary) {
@@ -187,13 +283,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       }
     });
     ws.on('close', () => {
+      clearTimeout(c.idle);
       leave(c);
       clients.delete(c);
+      countsFor(address).connections--;
+      release(address);
     });
     ws.on('error', () => ws.terminate());
   });
 
   const heartbeat = setInterval(() => {
+    for (const [k, b] of joinBuckets) if (b.idle()) joinBuckets.delete(k); // bounded memory
     for (const c of clients) {
       if (!c.alive) {
         c.ws.terminate();
@@ -217,6 +317,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     stats: () => ({ rooms: rooms.size, connections: clients.size }),
     close: async () => {
       clearInterval(heartbeat);
+      for (const r of rooms.values()) clearTimeout(r.expiry);
+      for (const c of clients) clearTimeout(c.idle);
       for (const c of clients) c.ws.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
       await new Promise<void>((r) => http.close(() => r()));

@@ -31,14 +31,23 @@ const yaml = require('js-yaml') as { load(text: string): unknown };
 const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as {
   validateConfiguration(config: unknown, debugLogger: { isEnabled: boolean; add(key: string, value: unknown): void }): Promise<void>;
 };
-const { getFileMatchers } = require('app-builder-lib/out/fileMatcher.js') as {
+type FileFilter = (file: string, stat: { isDirectory(): boolean }) => boolean;
+const { getFileMatchers, getNodeModuleFileMatcher } = require('app-builder-lib/out/fileMatcher.js') as {
   getFileMatchers(
     config: unknown,
     name: 'asarUnpack',
     defaultDestination: string,
     options: { macroExpander: (s: string) => string; customBuildOptions: unknown; globalOutDir: string; defaultSrc: string },
-  ): Array<{ createFilter(): (file: string, stat: { isDirectory(): boolean }) => boolean }> | null;
+  ): Array<{ createFilter(): FileFilter }> | null;
+  getNodeModuleFileMatcher(
+    appDir: string,
+    destination: string,
+    macroExpander: (s: string) => string,
+    platformOptions: unknown,
+    packager: { config: unknown; debugLogger: { isEnabled: boolean } },
+  ): { createFilter(): FileFilter };
 };
+const aFile = { isDirectory: () => false };
 
 function loadConfig(): Config {
   return yaml.load(readFileSync(`${root}build/electron-builder.yml`, 'utf8')) as Config;
@@ -94,7 +103,7 @@ describe('build/electron-builder.yml', () => {
     });
     expect(matchers).not.toBeNull();
     const unpacked = matchers![0]!.createFilter();
-    const file = { isDirectory: () => false };
+    const file = aFile;
     expect(unpacked(`${appDir}/node_modules/node-pty/build/Release/pty.node`, file)).toBe(true);
     expect(unpacked(`${appDir}/node_modules/node-pty/build/Release/spawn-helper`, file)).toBe(true);
     expect(unpacked(`${appDir}/node_modules/node-pty/lib/index.js`, file)).toBe(true);
@@ -103,6 +112,17 @@ describe('build/electron-builder.yml', () => {
     // ...and only them: the app code stays in the (integrity-checked) archive.
     expect(unpacked(`${appDir}/dist/electron/main.js`, file)).toBe(false);
     expect(unpacked(`${appDir}/node_modules/ws/index.js`, file)).toBe(false);
+  });
+
+  it('packs the runtime dependencies but not the CLI-only tsx/esbuild (electron-builder matcher)', () => {
+    const config = loadConfig();
+    const packed = getNodeModuleFileMatcher('/project', '/out/resources/app', (s) => s, config.linux ?? {}, { config, debugLogger: { isEnabled: false } }).createFilter();
+    for (const kept of ['node-pty/lib/index.js', 'node-datachannel/dist/esm/polyfill/index.mjs', 'ws/index.js', 'simple-peer/index.js', '@xterm/headless/package.json']) {
+      expect(packed(`/project/node_modules/${kept}`, aFile), kept).toBe(true);
+    }
+    for (const dropped of ['tsx/dist/cli.mjs', 'esbuild/lib/main.js', '@esbuild/linux-x64/bin/esbuild']) {
+      expect(packed(`/project/node_modules/${dropped}`, aFile), dropped).toBe(false);
+    }
   });
 
   it('builds AppImage and deb, dmg with a hardened runtime, and nsis', () => {

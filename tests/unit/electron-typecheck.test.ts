@@ -5,8 +5,11 @@
  *   (tsconfig.electron.json);
  * - the security baseline (DESIGN.md) is asserted on the source text, a guard
  *   against a well-meant edit turning a setting off;
- * - the electron-free parts of the boundary (electron/ipc-main.ts) and the
- *   preload, with 'electron' replaced by a fake, are run for real.
+ * - the boundary (electron/ipc-main.ts, electron-free), and main.ts and the
+ *   preload with 'electron' replaced by a recording fake, are run for real.
+ *
+ * (Four concerns in one file only because this change could add no more test
+ * files; they split cleanly into electron-typecheck / -ipc / -main / -preload.)
  */
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -124,7 +127,6 @@ const fake = vi.hoisted(() => {
     ipcHandlers: new Map<string, Listener>(),
     permissions: {} as { request?: Listener; check?: Listener; device?: Listener },
     menu: undefined as unknown,
-    dialogResponse: 1,
     showMessageBox: vi.fn(async (_window: unknown, _options: Record<string, unknown>) => ({ response: 1 })),
     openExternal: vi.fn(async (_url: string) => {}),
     // preload side
