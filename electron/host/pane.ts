@@ -96,6 +96,9 @@ export class Pane extends EventEmitter<PaneEvents> {
       cwd: opts.cwd,
       env: opts.env,
       encoding: null,
+      // Packaged apps run with the runAsNode fuse off; node-pty's default
+      // ConPTY kill forks a helper, which that fuse breaks. The DLL path does not fork.
+      ...(process.platform === 'win32' ? { useConptyDll: true } : {}),
     } as pty.IPtyForkOptions);
     this.pid = this.proc.pid;
     this.proc.onData((d: string | Buffer) => this.onData(typeof d === 'string' ? Buffer.from(d) : d));
