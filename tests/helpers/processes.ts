@@ -12,41 +12,43 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-/** `pairmux relay` as a separate process on a free loopback port. */
-export function startRelayProcess(extraArgs: string[] = []): Promise<RelayProcess> {
+/** Spawn `pairmux ARGS…` and resolve once its stdout matches `ready` (the match is returned). */
+function spawnPairmux(args: string[], ready: RegExp, what: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; match: RegExpExecArray; stop(): Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--host', '127.0.0.1', ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`relay did not start: ${out}`));
+      reject(new Error(`${what} did not start: ${out}`));
     }, 20_000);
+    const stop = () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
+      });
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on port (\d+)/.exec(out);
-      if (m) {
+      const match = ready.exec(out);
+      if (match) {
         clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({
-          url: `ws://127.0.0.1:${port}`,
-          port,
-          proc,
-          stop: () =>
-            new Promise((r) => {
-              if (proc.exitCode !== null) return r();
-              proc.once('exit', () => r());
-              proc.kill('SIGTERM');
-              setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
-            }),
-        });
+        resolve({ proc, match, stop });
       }
     });
     proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${out}`));
+      reject(new Error(`${what} exited with ${code}: ${out}`));
     });
   });
+}
+
+/** `pairmux relay` as a separate process on a free loopback port. */
+export async function startRelayProcess(extraArgs: string[] = []): Promise<RelayProcess> {
+  const { proc, match, stop } = await spawnPairmux(['relay', '--port', '0', '--host', '127.0.0.1', ...extraArgs], /listening on port (\d+)/, 'relay');
+  const port = Number(match[1]);
+  return { url: `ws://127.0.0.1:${port}`, port, proc, stop };
 }
 
 /** Poll `pred` until it returns a truthy value; throw `what` on timeout. */
@@ -72,36 +74,7 @@ export interface UiProcess {
 }
 
 /** `pairmux ui`: an engine process serving the renderer over HTTP + WebSocket on loopback. */
-export function startUiProcess(dataDir: string, env: Record<string, string> = {}): Promise<UiProcess> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'ui', '--data', dataDir, '--host', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`ui did not start: ${out}`));
-    }, 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /open (http\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1]!,
-          proc,
-          stop: () =>
-            new Promise((r) => {
-              if (proc.exitCode !== null) return r();
-              proc.once('exit', () => r());
-              proc.kill('SIGTERM');
-              setTimeout(() => proc.kill('SIGKILL'), 3000).unref();
-            }),
-        });
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ui exited with ${code}: ${out}`));
-    });
-  });
+export async function startUiProcess(dataDir: string, env: Record<string, string> = {}): Promise<UiProcess> {
+  const { proc, match, stop } = await spawnPairmux(['ui', '--data', dataDir, '--host', '127.0.0.1'], /open (http\S+)/, 'ui', env);
+  return { url: match[1]!, proc, stop };
 }
