@@ -3,9 +3,8 @@
  * code, zero its counters on "mark", and report once its replica has parsed
  * everything up to a given offset.
  */
-import { joinSession } from '../../electron/guest/join.js';
 import type { SessionClient } from '../../electron/guest/session-client.js';
-import { trackGuest, waitCaughtUp, type FromWorker, type GuestCounters, type ToWorker } from './lib.js';
+import { joinWithRetry, trackGuest, waitCaughtUp, type FromWorker, type GuestCounters, type JoinFailure, type ToWorker } from './lib.js';
 
 let client: SessionClient | undefined;
 let pane = 0;
@@ -23,15 +22,16 @@ function quit(code: number): void {
 async function handle(m: ToWorker): Promise<void> {
   switch (m.cmd) {
     case 'join': {
-      const t0 = performance.now();
-      client = await joinSession(m.code, { name: m.name });
-      const ms = performance.now() - t0;
+      const failures: JoinFailure[] = [];
+      const joined = await joinWithRetry(m.code, m.name, failures);
+      client = joined.client;
+      const ms = joined.ms;
       pane = client.state!.panes[0]!.id;
       counters = trackGuest(client, pane);
       client.on('closed', (r) => {
         if (r) reply({ ev: 'error', message: `guest closed: ${r.message}` });
       });
-      reply({ ev: 'joined', ms, pane, offset: client.replicas.get(pane)!.offset });
+      reply({ ev: 'joined', ms, pane, offset: client.replicas.get(pane)!.offset, failures });
       return;
     }
     case 'mark':

@@ -2,6 +2,7 @@
  * Helpers shared by the benchmark (run.ts) and its out-of-process guest
  * (guest-worker.ts).
  */
+import { joinSession } from '../../electron/guest/join.js';
 import type { SessionClient } from '../../electron/guest/session-client.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -57,6 +58,30 @@ export class Tap {
       this.waiters = this.waiters.filter((w) => w !== entry);
       throw e;
     });
+  }
+}
+
+export interface JoinFailure {
+  name: string;
+  afterMs: number;
+  message: string;
+}
+
+/**
+ * joinSession, tried up to `tries` times; each failure is recorded (a failed
+ * join is a finding to report, not a reason to abandon the benchmark).
+ */
+export async function joinWithRetry(code: string, name: string, failures: JoinFailure[], tries = 3): Promise<{ client: SessionClient; ms: number }> {
+  for (let i = 1; ; i++) {
+    const t0 = performance.now();
+    try {
+      const client = await joinSession(code, { name });
+      return { client, ms: performance.now() - t0 };
+    } catch (e) {
+      failures.push({ name, afterMs: performance.now() - t0, message: (e as Error).message });
+      if (i >= tries) throw e;
+      await sleep(200);
+    }
   }
 }
 
@@ -154,7 +179,7 @@ export type ToWorker =
   | { cmd: 'exit' };
 
 export type FromWorker =
-  | { ev: 'joined'; ms: number; pane: number; offset: number }
+  | { ev: 'joined'; ms: number; pane: number; offset: number; failures: JoinFailure[] }
   | { ev: 'marked'; offset: number }
   | { ev: 'caught-up'; bytes: number; resets: number; parsedAfterMs: number }
   | { ev: 'error'; message: string };
