@@ -15,6 +15,8 @@ export const PaneTuning = {
    */
   batchMs: 4,
   batchMaxBytes: 64 * 1024,
+  /** Reads this small, after a flush this small, are typing: sent at once. */
+  interactiveBytes: 256,
   /** Output kept per pane for guests to catch up from; behind that they get a snapshot. */
   logBytes: 4 * 1024 * 1024,
   /**
@@ -83,6 +85,7 @@ export class Pane extends EventEmitter<PaneEvents> {
   private batchBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
+  private lastFlushBytes = 0;
 
   constructor(opts: PaneOptions) {
     super();
@@ -140,13 +143,17 @@ export class Pane extends EventEmitter<PaneEvents> {
   /**
    * Throttle with a leading edge: the first read after a quiet spell is
    * flushed at once (a keystroke's echo is not delayed), and reads during the
-   * next batchMs are gathered into one flush.
+   * next batchMs are gathered into one flush. Small reads while output is
+   * small (typing, fast key repeat) also go at once: only a stream of large
+   * reads (a build log, `cat`) is worth batching.
    */
   private onData(buf: Buffer): void {
     this.batch.push(buf);
     this.batchBytes += buf.length;
-    if (!this.timer) {
+    const interactive = this.batchBytes <= PaneTuning.interactiveBytes && this.lastFlushBytes <= PaneTuning.interactiveBytes;
+    if (!this.timer || interactive) {
       this.flush(false);
+      if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => this.onCooldownEnd(), PaneTuning.batchMs);
     } else if (this.batchBytes >= PaneTuning.batchMaxBytes) {
       this.flush(false);
@@ -170,6 +177,7 @@ export class Pane extends EventEmitter<PaneEvents> {
     this.batch = rest.length ? [rest] : [];
     this.batchBytes = rest.length;
     if (data.length === 0) return;
+    this.lastFlushBytes = data.length;
     const offset = this.log.end;
     this.log.append(data);
     this.mirror.write(data, () => this.maybeResume());

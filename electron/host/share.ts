@@ -100,7 +100,7 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
     // since their links are peer-to-peer.
     reissue: async () => {
       const next = await openRoom();
-      room.listener.close();
+      await room.listener.close(); // the old room is gone on the relay before the new code is handed out
       connecting.clear();
       room = next;
       share.invite = next.invite;
@@ -111,7 +111,7 @@ export async function shareSession(session: HostSession, opts: ShareOptions = {}
       if (closed) return;
       closed = true;
       session.off('ended', onEnded);
-      room.listener.close();
+      await room.listener.close();
       await embeddedRelay?.close();
     },
   };

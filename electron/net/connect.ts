@@ -28,8 +28,8 @@ export const ConnectPolicy = {
   /** Attempts in all, and at most this many in flight at once. */
   attempts: 8,
   parallel: 4,
-  /** Start another attempt when none has connected after this long (well above a healthy connect). */
-  hedgeMs: 150,
+  /** Start another attempt when none has connected after this long (a healthy connect takes 7-30 ms here). */
+  hedgeMs: 60,
 } as const;
 
 /** Pending peers a host keeps per guest (older ones are dropped). */
@@ -40,6 +40,12 @@ interface RejectSignal {
   type: 'pairmux-reject';
   code: string;
   message: string;
+  /**
+   * When the refusing side could not open the box it refuses (so it does not
+   * know the join), the nonce of that box: the other side accepts the refusal
+   * only for a box it sent in this join, so an old refusal cannot be replayed.
+   */
+  re?: string;
 }
 const isReject = (s: unknown): s is RejectSignal => typeof s === 'object' && s !== null && (s as { type?: unknown }).type === 'pairmux-reject';
 
@@ -63,7 +69,10 @@ interface GuestHandshake {
   peers: Map<number, Peer.Instance>;
   offers: Map<number, string>;
   answers: Map<number, string>;
-  failed?: boolean;
+  /** Joins (by nonce; '' when unknown) that failed: their later signals are ignored. */
+  failedJoins: Set<string>;
+  /** Refusals already reported, so each is reported once. */
+  reported: Set<string>;
 }
 
 /** Sealed boxes already opened, so a replayed one is refused (bounded). */
@@ -102,17 +111,19 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
     g.peers.clear();
   }
 
-  private sendSealed(to: string, g: GuestHandshake, a: number, s: unknown): void {
-    this.sig.send({ t: 'signal', to, data: this.keys.seal({ a, j: g.join ?? '', q: ++g.seqOut, s }, 'h2g', to) });
+  private sendSealed(to: string, g: GuestHandshake, a: number, s: unknown, join = g.join ?? ''): void {
+    this.sig.send({ t: 'signal', to, data: this.keys.seal({ a, j: join, q: ++g.seqOut, s }, 'h2g', to) });
   }
 
-  private reject(peer: string, g: GuestHandshake, err: PairmuxError): void {
+  /** Report a refused join once, and tell the guest (sealed) for the join it belongs to. */
+  private reject(peer: string, g: GuestHandshake, err: PairmuxError, join: string, re?: string): void {
     this.dropPending(peer);
-    if (!g.failed) {
-      g.failed = true;
-      this.sendSealed(peer, g, 0, { type: 'pairmux-reject', code: err.code, message: err.message } satisfies RejectSignal);
-      this.emit('rejected', peer, err);
-    }
+    g.failedJoins.add(join);
+    const key = `${join}|${err.code}`;
+    if (g.reported.has(key)) return;
+    g.reported.add(key);
+    this.sendSealed(peer, g, 0, { type: 'pairmux-reject', code: err.code, message: err.message, ...(re ? { re } : {}) } satisfies RejectSignal, join);
+    this.emit('rejected', peer, err);
   }
 
   private onMessage(m: RelayMessage): void {
@@ -125,29 +136,45 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
       let g = this.guests.get(m.from);
       if (!g) {
         if (this.guests.size > 1024) return; // the relay caps guests per room; this is a backstop
-        g = { lastSeqIn: 0, seqOut: 0, peers: new Map(), offers: new Map(), answers: new Map() };
+        g = { lastSeqIn: 0, seqOut: 0, peers: new Map(), offers: new Map(), answers: new Map(), failedJoins: new Set(), reported: new Set() };
         this.guests.set(m.from, g);
       }
-      if (g.failed) return;
       let opened: ReturnType<SignalKeys['open']>;
       try {
         opened = this.keys.open(m.data, 'g2h', m.from);
       } catch (e) {
-        return this.reject(m.from, g, e as PairmuxError);
+        const box = m.data.split('.')[0] ?? '';
+        return this.reject(m.from, g, e as PairmuxError, g.join ?? '', /^[A-Za-z0-9_-]{32}$/.test(box) ? box : undefined);
       }
       const { plain, nonce } = opened;
-      const replayed = this.seen.has(nonce) || (g.join !== undefined && plain.j !== g.join) || plain.q <= g.lastSeqIn;
-      if (replayed) return this.reject(m.from, g, new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'));
+      if (this.seen.has(nonce)) {
+        return this.reject(m.from, g, new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'), plain.j);
+      }
       this.seen.add(nonce);
       if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value!);
-      g.join ??= plain.j;
-      g.lastSeqIn = plain.q;
       if (isReject(plain.s)) {
         this.dropPending(m.from);
-        g.failed = true;
-        this.emit('rejected', m.from, new PairmuxError(plain.s.code as ErrorCode, `the guest refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+        g.failedJoins.add(plain.j);
+        const key = `${plain.j}|guest`;
+        if (!g.reported.has(key)) {
+          g.reported.add(key);
+          this.emit('rejected', m.from, new PairmuxError(plain.s.code as ErrorCode, `the guest refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+        }
         return;
       }
+      // After a box this host could not open, the next join seen from that
+      // guest is the one that failed: its other signals are not answered.
+      if (g.join === undefined && g.failedJoins.has('')) {
+        g.join = plain.j;
+        g.failedJoins.add(plain.j);
+        return;
+      }
+      if (g.failedJoins.has(plain.j)) return;
+      if ((g.join !== undefined && plain.j !== g.join) || plain.q <= g.lastSeqIn) {
+        return this.reject(m.from, g, new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'), plain.j);
+      }
+      g.join ??= plain.j;
+      g.lastSeqIn = plain.q;
       const sig = plain.s as Peer.SignalData;
       if (sig.type === 'offer' && typeof sig.sdp === 'string') g.offers.set(plain.a, sig.sdp);
       let peer = g.peers.get(plain.a);
@@ -175,14 +202,16 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
       this.sendSealed(from, g, attempt, s);
     });
     peer.once('connect', () => {
+      // Only the guest picks the winning attempt (it closes the others): if the
+      // host also dropped the rest, two attempts connecting at once could each
+      // be killed by the side that picked the other.
       g.peers.delete(attempt);
-      this.dropPending(from);
       const guestFingerprint = sdpFingerprint(g.offers.get(attempt) ?? '');
       const hostFingerprint = sdpFingerprint(g.answers.get(attempt) ?? '');
       const link = new PeerLink(peer);
       if (!guestFingerprint || !hostFingerprint || !g.join) {
         link.close();
-        return this.reject(from, g, new PairmuxError(ErrorCode.HandshakeFailed, 'the connection has no authenticated DTLS fingerprints'));
+        return this.reject(from, g, new PairmuxError(ErrorCode.HandshakeFailed, 'the connection has no authenticated DTLS fingerprints'), g.join ?? '');
       }
       this.emit('link', link, from, { keys: this.keys, joinNonce: g.join, guestFingerprint, hostFingerprint });
     });
@@ -193,10 +222,10 @@ export class HostListener extends EventEmitter<HostListenerEvents> {
     return peer;
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.closed = true;
     for (const g of [...this.guests.keys()]) this.dropPending(g);
-    this.sig.close();
+    return this.sig.close();
   }
 }
 
@@ -232,7 +261,13 @@ function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: ty
     let lastError = 'unknown';
     let hedge: NodeJS.Timeout | undefined;
     const timers = new Map<number, NodeJS.Timeout>();
-    const sendSealed = (a: number, s: unknown) => sig.send({ t: 'signal', data: keys.seal({ a, j: join, q: ++seqOut, s }, 'g2h', peerId) });
+    /** Nonces of the boxes this join sent (a refusal of one of them is genuine). */
+    const sentBoxes = new Set<string>();
+    const sendSealed = (a: number, s: unknown) => {
+      const data = keys.seal({ a, j: join, q: ++seqOut, s }, 'g2h', peerId);
+      sentBoxes.add(data.split('.')[0]!);
+      sig.send({ t: 'signal', data });
+    };
 
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -308,7 +343,12 @@ function hedgedConnect(sig: SignalingClient, iceServers: IceServer[], policy: ty
         return refuse(e as PairmuxError);
       }
       if (isReject(plain.s)) {
-        return failAll(new PairmuxError(plain.s.code as ErrorCode, `the host refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+        const forThisJoin = plain.j === join ? plain.q > lastSeqIn : plain.j === '' && typeof plain.s.re === 'string' && sentBoxes.has(plain.s.re);
+        if (forThisJoin) return failAll(new PairmuxError(plain.s.code as ErrorCode, `the host refused the handshake: ${String(plain.s.message).slice(0, 200)}`));
+        // A refusal of a box this join never sent: the relay either sent the host a
+        // box in our name or replayed an old refusal. The two look the same from here.
+        if (plain.j === '') return refuse(new PairmuxError(ErrorCode.SignalForged, 'the host refused a message this guest never sent: the relay forged or replayed signaling'));
+        return refuse(new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old refusal'));
       }
       if (plain.j !== join || plain.q <= lastSeqIn) {
         return refuse(new PairmuxError(ErrorCode.SignalReplayed, 'a signaling message was replayed: the relay re-sent an old message'));

@@ -86,8 +86,18 @@ export class SignalingClient extends EventEmitter<SignalingEvents> {
     return { peer: m.peer, iceServers: m.iceServers };
   }
 
-  close(): void {
+  /** Close; resolves once the relay has the close (bounded wait, so a dead relay cannot hang us). */
+  close(): Promise<void> {
     this.closed = true;
-    this.ws.close(1000);
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      t.unref();
+      this.ws.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.ws.close(1000);
+    });
   }
 }

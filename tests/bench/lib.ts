@@ -158,7 +158,7 @@ export interface Stats {
 }
 
 export function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
+  const s = samples.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? NaN;
   return {
     n: s.length,
