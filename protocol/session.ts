@@ -72,9 +72,6 @@ export type Command =
 
 export type CommandType = Command['type'];
 
-/** Commands a view-only participant may still send (they change nothing shared). */
-export const VIEW_COMMANDS: ReadonlySet<CommandType> = new Set<CommandType>([]);
-
 export const Limits = {
   maxWindowName: 64,
   maxSendKeys: 64 * 1024,

@@ -95,11 +95,6 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     });
   }
 
-  /** Byte offsets held per pane, for resuming on a new link. */
-  offsets(): Record<string, number> {
-    return Object.fromEntries([...this.replicas].map(([id, r]) => [String(id), r.offset]));
-  }
-
   input(pane: number, data: string | Uint8Array): void {
     this.send(encodeInput(pane, typeof data === 'string' ? new TextEncoder().encode(data) : data));
   }

@@ -5,17 +5,8 @@ import {
   type Invite,
 } from '../../protocol/invite.js';
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
+import { errorCode } from '../helpers/errors.js';
 
-/** Run `fn`, expect a PairmuxError, and return its code. */
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PairmuxError);
-    return (e as PairmuxError).code;
-  }
-  throw new Error('expected a PairmuxError, but nothing was thrown');
-}
 
 /** A deterministic invite (room and secret built from a seed). */
 function fixedInvite(seed = 1, relay?: string): Invite {

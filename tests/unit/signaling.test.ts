@@ -3,19 +3,11 @@ import {
   CloseCode, SIGNALING_VERSION, SignalingLimits, closeCodeFor, isIceServer, parseClientMessage, parseRelayMessage, utf8Length,
 } from '../../protocol/signaling.js';
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
+import { errorCode } from '../helpers/errors.js';
 
 const ROOM = '0123456789abcdef0123456789abcdef';
 const PEER = '0123456789abcdef';
 
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PairmuxError);
-    return (e as PairmuxError).code;
-  }
-  throw new Error('expected a PairmuxError, but nothing was thrown');
-}
 
 const parse = (x: unknown) => parseClientMessage(JSON.stringify(x));
 
