@@ -16,7 +16,7 @@ const PRELOAD = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 const RENDERER_ROOT = fileURLToPath(new URL('../renderer/', import.meta.url));
 
 /** Window background before the UI paints, matching the renderer's prefers-color-scheme themes. */
-const BACKGROUND = { dark: '#1e1e1e', light: '#ffffff' } as const;
+const BACKGROUND = { dark: '#0f1115', light: '#f6f7f9' } as const;
 
 /** The only permission the UI may use: writing (sanitized) text to the clipboard when the user copies. */
 const ALLOWED_PERMISSION = 'clipboard-sanitized-write';

@@ -527,7 +527,7 @@ describe('main.ts', () => {
     expect(fake.windows).toHaveLength(1);
     expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, spellcheck: false });
     expect(String((window.options.webPreferences as { preload: string }).preload)).toMatch(/electron[\\/]preload\.cjs$/);
-    expect(window.options.backgroundColor).toBe('#1e1e1e');
+    expect(window.options.backgroundColor).toBe('#0f1115') // the renderer's dark --bg, so nothing flashes before it paints;
     expect(window.loaded).toBe('app://pairmux/index.html');
   });
 
