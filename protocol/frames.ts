@@ -255,6 +255,12 @@ export class Reassembler {
     return out;
   }
 
+  /** Push a JSON message fragment; returns the parsed message once complete, else undefined. */
+  pushJson(f: { type: number; json: Uint8Array; final: boolean }): unknown | undefined {
+    const whole = this.push(f.type, f.json, f.final);
+    return whole === undefined ? undefined : parseJson(whole);
+  }
+
   reset(type?: number): void {
     if (type === undefined) this.parts.clear();
     else this.parts.delete(type);

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
 import {
   FrameType, PROTOCOL_VERSION, Reassembler, decodeFrame, encodeInput, encodeJson, encodePing, encodeResync,
-  parseJson, type Frame, type Welcome,
+  type Frame, type Welcome,
 } from '../../protocol/frames.js';
 import { isLayout } from '../../protocol/layout.js';
 import type { Command, SessionEvent, SessionState } from '../../protocol/session.js';
@@ -149,11 +149,6 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     }
   }
 
-  private json(f: Extract<Frame, { json: Uint8Array }>): unknown | undefined {
-    const whole = this.reassembler.push(f.type, f.json, f.final);
-    return whole === undefined ? undefined : parseJson(whole);
-  }
-
   private handle(f: Frame): void {
     switch (f.type) {
       case FrameType.Output:
@@ -172,7 +167,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         this.send([encodePing(FrameType.Pong, f.seq)]);
         return;
       case FrameType.Welcome: {
-        const w = this.json(f) as Welcome | undefined;
+        const w = this.reassembler.pushJson(f) as Welcome | undefined;
         if (!w) return;
         if (typeof w.participant !== 'string') throw new PairmuxError(ErrorCode.BadFrame, 'malformed welcome');
         if (this.auth) {
@@ -187,7 +182,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         return;
       }
       case FrameType.State: {
-        const s = this.json(f) as SessionState | undefined;
+        const s = this.reassembler.pushJson(f) as SessionState | undefined;
         if (!s) return;
         if (!Array.isArray(s.windows) || !Array.isArray(s.panes) || !s.windows.every((w) => isLayout(w.layout))) {
           throw new PairmuxError(ErrorCode.BadFrame, 'malformed session state');
@@ -204,12 +199,12 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         return;
       }
       case FrameType.Event: {
-        const e = this.json(f) as SessionEvent | undefined;
+        const e = this.reassembler.pushJson(f) as SessionEvent | undefined;
         if (e && typeof e.type === 'string') this.emit('event', e);
         return;
       }
       case FrameType.Result: {
-        const r = this.json(f) as { id: number; ok: boolean; error?: { code: ErrorCode; message: string } } | undefined;
+        const r = this.reassembler.pushJson(f) as { id: number; ok: boolean; error?: { code: ErrorCode; message: string } } | undefined;
         if (!r) return;
         const p = this.pendingCommands.get(r.id);
         this.pendingCommands.delete(r.id);
@@ -218,7 +213,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         return;
       }
       case FrameType.Error: {
-        const e = this.json(f) as { code: ErrorCode; message: string } | undefined;
+        const e = this.reassembler.pushJson(f) as { code: ErrorCode; message: string } | undefined;
         if (!e) return;
         const err = new PairmuxError(e.code, String(e.message));
         // The host closes the link after a fatal error; remember why, for 'closed'.
@@ -227,7 +222,7 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         return;
       }
       case FrameType.Bye: {
-        const b = this.json(f) as { reason?: string } | undefined;
+        const b = this.reassembler.pushJson(f) as { reason?: string } | undefined;
         if (!b) return;
         this.closedReason = new PairmuxError(ErrorCode.RoomClosed, String(b.reason ?? 'the host ended the session'));
         this.link.close();

@@ -10,7 +10,7 @@
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
 import {
   FrameType, MAX_OUTPUT_PAYLOAD, PROTOCOL_VERSION, Reassembler, decodeFrame, encodeJson, encodeOutput,
-  encodePing, encodeResize, encodeSnapshot, parseJson, type Frame, type Hello, type JsonFrameType,
+  encodePing, encodeResize, encodeSnapshot, type Frame, type Hello, type JsonFrameType,
 } from '../../protocol/frames.js';
 import type { Participant, SessionEvent, SessionState } from '../../protocol/session.js';
 import { sameProof, type LinkAuth } from '../net/handshake.js';
@@ -96,15 +96,10 @@ export class ParticipantConnection {
     }
   }
 
-  private json(f: Extract<Frame, { json: Uint8Array }>): unknown | undefined {
-    const whole = this.reassembler.push(f.type, f.json, f.final);
-    return whole === undefined ? undefined : parseJson(whole);
-  }
-
   private handle(f: Frame): void {
     if (!this.helloDone) {
       if (f.type !== FrameType.Hello) throw new PairmuxError(ErrorCode.BadFrame, 'the first message must be a hello');
-      const hello = this.json(f);
+      const hello = this.reassembler.pushJson(f);
       if (hello === undefined) return;
       this.onHello(hello);
       return;
@@ -121,7 +116,7 @@ export class ParticipantConnection {
         this.session.input(who, f.pane, f.data);
         return;
       case FrameType.Command: {
-        const msg = this.json(f) as { id?: unknown; command?: unknown } | undefined;
+        const msg = this.reassembler.pushJson(f) as { id?: unknown; command?: unknown } | undefined;
         if (msg === undefined) return;
         const id = Number.isInteger(msg?.id) ? (msg.id as number) : -1;
         if (id < 0) throw new PairmuxError(ErrorCode.BadFrame, 'command needs an integer id');
