@@ -310,21 +310,32 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
 
   private sizeOwner: string | undefined;
 
-  /** tmux's window-size "latest": the participant who typed last sets the size, if they reported one. */
+  private lastTyper: string | undefined;
+
+  /**
+   * A participant typed. Everyone is told who typed last when that changes
+   * (not on every keystroke). tmux's window-size "latest": the participant who
+   * typed last sets the size, if they reported one.
+   */
   private touch(entry: { p: Participant; size?: { cols: number; rows: number } }): void {
     entry.p.lastInputAt = Date.now();
+    const newTyper = this.lastTyper !== entry.p.id;
+    this.lastTyper = entry.p.id;
     if (this.sizeOwner !== entry.p.id && entry.size) {
       this.sizeOwner = entry.p.id;
-      this.applySize(entry.size.cols, entry.size.rows);
+      if (this.applySize(entry.size.cols, entry.size.rows)) return; // that already told everyone
     }
+    if (newTyper) this.changed();
   }
 
-  private applySize(cols: number, rows: number): void {
-    if (cols === this.cols && rows === this.rows) return;
+  /** Returns true if the size changed (and the new state went out). */
+  private applySize(cols: number, rows: number): boolean {
+    if (cols === this.cols && rows === this.rows) return false;
     this.cols = cols;
     this.rows = rows;
     for (const w of this.windows) this.relayout(w);
     this.changed();
+    return true;
   }
 
   private changed(): void {

@@ -588,6 +588,21 @@ describe('regressions', () => {
     expect(late).toEqual(host);
   });
 
+  it('everyone learns who typed last when it changes, with no other change needed', async () => {
+    const [hana, ivan] = await Promise.all([join('hana'), join('ivan')]);
+    try {
+      const pane = hana.state!.panes[0]!.id;
+      const lastTyper = (c: SessionClient) => [...c.state!.participants].filter((p) => p.lastInputAt).sort((a, b) => b.lastInputAt! - a.lastInputAt!)[0]?.name;
+      hana.input(pane, ' ');
+      await waitFor(() => lastTyper(ivan) === 'hana', 10_000, 'ivan to see hana typed last');
+      ivan.input(pane, '\x7f');
+      await waitFor(() => lastTyper(hana) === 'ivan', 10_000, 'hana to see ivan typed last');
+    } finally {
+      hana.dispose();
+      ivan.dispose();
+    }
+  });
+
   it('SessionClient.ping() rejects once the link is closed', async () => {
     // Once closed, a ping can never be answered: awaiting the RTT must not hang.
     const gina = await join('gina');
