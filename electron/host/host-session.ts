@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { ErrorCode, PairmuxError } from '../../protocol/errors.js';
-import type { Hello } from '../../protocol/frames.js';
+import { encodeJson, FrameType, type Hello } from '../../protocol/frames.js';
 import {
   containsPane, dockPane, findSplit, geometry, insertBeside, leaf, panesOf, removePane, resizeSplit, swapPanes,
 } from '../../protocol/layout.js';
@@ -71,6 +71,7 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
   private participants = new Map<string, { p: Participant; conn: ParticipantConnection; size?: { cols: number; rows: number } }>();
   private pending = new Map<string, { conn: ParticipantConnection; name: string; n: number; timer: NodeJS.Timeout }>();
   private version = 0;
+  private stateCache: { version: number; frames: Uint8Array[] } | undefined;
   private nextId = 1;
   private nextParticipant = 1;
   private activeWindow = 0;
@@ -105,6 +106,15 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
       cols: this.cols,
       rows: this.rows,
     };
+  }
+
+  /**
+   * The state as STATE frames, built once per version and shared by every
+   * participant (every change goes through changed(), which bumps it).
+   */
+  stateFrames(): Uint8Array[] {
+    if (this.stateCache?.version !== this.version) this.stateCache = { version: this.version, frames: encodeJson(FrameType.State, this.state()) };
+    return this.stateCache.frames;
   }
 
   pane(id: number): Pane | undefined {
@@ -341,7 +351,7 @@ export class HostSession extends EventEmitter<HostSessionEvents> implements Sess
   private changed(): void {
     this.version++;
     for (const c of this.conns) c.stateChanged();
-    this.emit('state', this.state());
+    if (this.listenerCount('state') > 0) this.emit('state', this.state());
   }
 
   private broadcastEvent(e: SessionEvent): void {

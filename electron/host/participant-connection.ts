@@ -12,7 +12,7 @@ import {
   FrameType, MAX_OUTPUT_PAYLOAD, PROTOCOL_VERSION, Reassembler, decodeFrame, encodeJson, encodeOutput,
   encodePing, encodeResize, encodeSnapshot, type Frame, type Hello, type JsonFrameType,
 } from '../../protocol/frames.js';
-import type { Participant, SessionEvent, SessionState } from '../../protocol/session.js';
+import type { Participant, SessionEvent } from '../../protocol/session.js';
 import { sameProof, type LinkAuth } from '../net/handshake.js';
 import { writable, type Link } from '../net/link.js';
 import type { Pane } from './pane.js';
@@ -21,7 +21,8 @@ import type { Pane } from './pane.js';
 export interface SessionPort {
   /** A participant said hello: admit at once, or hold it for the host's approval. */
   request(conn: ParticipantConnection, hello: Hello): void;
-  state(): SessionState;
+  /** The current state as STATE frames (shared; do not modify). */
+  stateFrames(): Uint8Array[];
   pane(id: number): Pane | undefined;
   paneIds(): number[];
   input(who: string, pane: number, data: Uint8Array): void;
@@ -271,7 +272,7 @@ export class ParticipantConnection {
       if (!this.participant) break; // nothing but control frames before approval
       if (this.stateDirty) {
         this.stateDirty = false;
-        this.control.push(...encodeJson(FrameType.State, this.session.state()));
+        this.control.push(...this.session.stateFrames());
         continue;
       }
       if (!this.sendPaneFrame()) break;
