@@ -103,7 +103,7 @@ export class Screen {
     return out;
   }
 
-  /** Visible lines as plain text (trailing spaces trimmed): what a person reads. */
+  /** Visible lines as plain text, what a person reads (unwritten cells at the end of a line are dropped; spaces the program wrote stay). */
   text(): string[] {
     const b = this.term.buffer.active;
     const out: string[] = [];
